@@ -1,0 +1,44 @@
+# The two commands a newcomer needs:  make demo   and   make test
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell sha1sum requirements-test.txt | cut -c1-12)
+
+.PHONY: demo test unit integration sanity lint bench emulator venv clean
+
+$(STAMP): requirements-test.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+## Demo: emulator + a real playbook walking the how-to + the inventory, then a re-run showing changed=0.
+demo: venv
+	@VENV=$(VENV) scripts/demo
+
+## The whole test suite (what CI runs): unit, emulator, contract, playbooks, ansible-doc, sanity, lint.
+test: venv
+	@$(PY) -m pytest -n 2 --dist loadgroup
+
+unit: venv
+	@$(PY) -m pytest tests/unit tests/contract -q
+
+integration: venv
+	@$(PY) -m pytest tests/integration -q
+
+sanity: venv
+	@$(PY) -m pytest -m sanity -q
+
+## Benchmarks print figures (they assert nothing about time).
+bench: venv
+	@$(PY) tests/benchmarks/run.py
+
+## Start the emulator by hand on port 8080 (Ctrl-C to stop).
+emulator: venv
+	@PYTHONPATH=tests $(PY) -m emulator --port 8080
+
+clean:
+	rm -rf .build .demo tests/output

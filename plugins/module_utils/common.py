@@ -1,0 +1,150 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetops.iotcentral contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every fleetops.iotcentral module shares: connection options, the module wrapper, and diffing."""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import (
+    HAS_REQUESTS,
+    SUPPORTED_API_VERSIONS,
+    IoTCentralClient,
+    IoTCentralError,
+    normalize_base_url,
+)
+
+CONNECTION_ARGSPEC = dict(
+    app=dict(type="str", fallback=(env_fallback, ["IOTCENTRAL_APP"])),
+    base_url=dict(type="str", fallback=(env_fallback, ["IOTCENTRAL_BASE_URL"])),
+    api_token=dict(type="str", no_log=True, fallback=(env_fallback, ["IOTCENTRAL_API_TOKEN"])),
+    bearer_token=dict(type="str", no_log=True, fallback=(env_fallback, ["IOTCENTRAL_BEARER_TOKEN"])),
+    api_version=dict(type="str", choices=list(SUPPORTED_API_VERSIONS), fallback=(env_fallback, ["IOTCENTRAL_API_VERSION"])),
+    validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["IOTCENTRAL_VALIDATE_CERTS"])),
+    ca_path=dict(type="path", fallback=(env_fallback, ["IOTCENTRAL_CA_PATH"])),
+    timeout=dict(type="float", default=30.0, fallback=(env_fallback, ["IOTCENTRAL_TIMEOUT"])),
+)
+
+
+def connection_argspec():
+    """A fresh copy, so a module that adjusts an option does not change it for the others."""
+    return dict((name, dict(spec)) for name, spec in CONNECTION_ARGSPEC.items())
+
+
+def build_client(params, rate_limit=None, pool_size=10):
+    """An :class:`IoTCentralClient` from connection options; ValueError names a wrong option."""
+    kwargs = {}
+    if rate_limit is not None:
+        kwargs["rate_limit"] = rate_limit
+    if params.get("timeout") is not None and params["timeout"] <= 0:
+        raise ValueError("timeout must be a positive number of seconds")
+    return IoTCentralClient(
+        normalize_base_url(params.get("app"), params.get("base_url")),
+        api_token=params.get("api_token"),
+        bearer_token=params.get("bearer_token"),
+        api_version=params.get("api_version"),
+        validate_certs=params.get("validate_certs", True),
+        ca_path=params.get("ca_path"),
+        timeout=params.get("timeout") or 30.0,
+        pool_size=pool_size,
+        **kwargs
+    )
+
+
+class IoTCentralModule:
+    """Wraps AnsibleModule: adds the connection options, builds the client, reports API errors.
+
+    Modules stay thin: they validate their own options, then call one ``ensure_*``/``read_*``
+    function from module_utils with ``module.client``.
+    """
+
+    def __init__(self, argument_spec, supports_check_mode=True, **kwargs):
+        spec = connection_argspec()
+        spec.update(argument_spec)
+        self.module = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
+        if not HAS_REQUESTS:
+            self.module.fail_json(msg=missing_required_lib("requests"))
+        self._client = None
+
+    @property
+    def params(self):
+        return self.module.params
+
+    @property
+    def check_mode(self):
+        return self.module.check_mode
+
+    @property
+    def diff_mode(self):
+        return self.module._diff  # pylint: disable=protected-access
+
+    def client_for(self, rate_limit=None, pool_size=10):
+        if self._client is None:
+            error = None
+            try:
+                self._client = build_client(self.params, rate_limit=rate_limit, pool_size=pool_size)
+            except ValueError as exc:
+                error = str(exc)
+            if error is not None:
+                self.fail(error)
+        return self._client
+
+    @property
+    def client(self):
+        return self.client_for()
+
+    def fail(self, msg, **kwargs):
+        self.module.fail_json(msg=msg, **kwargs)
+
+    def fail_from_error(self, error, **kwargs):
+        if isinstance(error, IoTCentralError):
+            result = error.to_dict()
+            result.update(kwargs)
+            self.module.fail_json(msg=str(error), **result)
+        self.module.fail_json(msg=str(error), **kwargs)
+
+    def exit(self, **kwargs):
+        self.module.exit_json(**kwargs)
+
+    def run(self, function, *args, **kwargs):
+        """Call ``function(*args, **kwargs)`` and exit with its result, turning known errors into one-line failures."""
+        error = None
+        try:
+            result = function(*args, **kwargs)
+        except (IoTCentralError, ValueError) as exc:
+            error = exc
+        # Failing outside the except block: ansible-core 2.19 would otherwise attach the traceback
+        # of the handled exception to the result, and a user mistake must not look like a crash.
+        if error is not None:
+            self.fail_from_error(error)
+        self.exit(**result)
+
+
+def differences(desired, current, list_as_set=()):
+    """Fields of ``desired`` (None means "not asked for") whose value differs from ``current``.
+
+    Only what the user asked for is compared, so server-generated fields (etag, provisioned, ...)
+    never make a task report a change.
+    """
+    changed = {}
+    for key, want in desired.items():
+        if want is None:
+            continue
+        have = current.get(key) if current else None
+        if key in list_as_set and isinstance(want, list) and isinstance(have, list):
+            if sorted(want) == sorted(have):
+                continue
+        elif want == have:
+            continue
+        changed[key] = want
+    return changed
+
+
+def diff_view(before, after, keys):
+    """Before/after dicts restricted to ``keys`` for ``--diff`` output (no etags or secrets)."""
+    def pick(obj):
+        if not obj:
+            return {}
+        return dict((key, obj[key]) for key in keys if key in obj)
+    return {"before": pick(before), "after": pick(after)}

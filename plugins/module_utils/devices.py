@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetops.iotcentral contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Devices: desired-state logic shared by the device, device_info, device_credentials_info and device_fleet modules."""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient, IoTCentralError
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import diff_view, differences
+
+# The how-to: "A device ID can contain letters, numbers, and the - character." 128 is IoT Hub's device id limit.
+DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,128}$")
+
+# Module option -> API field, for the fields a user can set.
+DEVICE_FIELDS = (
+    ("display_name", "displayName"),
+    ("template", "template"),
+    ("simulated", "simulated"),
+    ("enabled", "enabled"),
+    ("organizations", "organizations"),
+)
+DIFF_KEYS = ("id", "displayName", "template", "simulated", "enabled", "organizations", "provisioned")
+
+DEVICE_STATUSES = ("waiting_for_approval", "registered", "provisioned", "blocked")
+
+
+def validate_device_id(device_id, field="id"):
+    if not isinstance(device_id, str) or not DEVICE_ID_PATTERN.match(device_id):
+        raise ValueError(
+            "%s %r is not a valid device id: use 1 to 128 letters, digits and '-' (no spaces, dots or underscores)"
+            % (field, device_id)
+        )
+    return device_id
+
+
+def device_path(device_id, *rest):
+    return IoTCentralClient.path("devices", device_id, *rest)
+
+
+def device_status(device):
+    """The status IoT Central's UI shows, from the how-to's table of ``enabled`` and ``provisioned``.
+
+    The API cannot tell a blocked device that never provisioned from one waiting for approval (both
+    are enabled=false, provisioned=false); the how-to's table gives that pair to "waiting for approval".
+    """
+    enabled = bool(device.get("enabled"))
+    provisioned = bool(device.get("provisioned"))
+    if enabled:
+        return "provisioned" if provisioned else "registered"
+    return "blocked" if provisioned else "waiting_for_approval"
+
+
+def with_status(device):
+    if device is None:
+        return None
+    result = dict(device)
+    result["status"] = device_status(device)
+    return result
+
+
+def desired_fields(spec):
+    """API body fields from module-style options; options left unset (None) are not asked for."""
+    body = {}
+    for option, field in DEVICE_FIELDS:
+        value = spec.get(option)
+        if value is not None:
+            body[field] = value
+    return body
+
+
+def compare(desired, current):
+    return differences(desired, current, list_as_set=("organizations",))
+
+
+def get_device(client, device_id):
+    return client.get(device_path(device_id), allow_404=True)
+
+
+def ensure_device(client, spec, check_mode=False, current=None, current_known=False):
+    """Converge one device. ``spec`` uses module option names plus ``id`` and ``state``.
+
+    Returns ``(action, device, diff)`` with action one of created/updated/deleted/unchanged.
+    ``current``/``current_known`` let a bulk caller pass a device it already listed (saves a GET).
+    """
+    device_id = validate_device_id(spec["id"])
+    if not current_known:
+        current = get_device(client, device_id)
+    state = spec.get("state") or "present"
+
+    if state == "absent":
+        if current is None:
+            return "unchanged", None, diff_view(None, None, DIFF_KEYS)
+        if not check_mode:
+            client.delete(device_path(device_id))
+        return "deleted", None, diff_view(current, None, DIFF_KEYS)
+
+    desired = desired_fields(spec)
+    if current is None:
+        if check_mode:
+            after = dict(desired, id=device_id)
+            return "created", after, diff_view(None, after, DIFF_KEYS)
+        created = client.put(device_path(device_id), desired)
+        return "created", created, diff_view(None, created, DIFF_KEYS)
+
+    delta = compare(desired, current)
+    if not delta:
+        return "unchanged", current, diff_view(current, current, DIFF_KEYS)
+    if check_mode:
+        after = dict(current, **delta)
+        return "updated", after, diff_view(current, after, DIFF_KEYS)
+    updated = patch_device(client, device_id, delta, current)
+    return "updated", updated, diff_view(current, updated, DIFF_KEYS)
+
+
+def patch_device(client, device_id, delta, current):
+    """PATCH only the changed fields, guarded by the etag we compared against.
+
+    On 412 (someone changed the device meanwhile) re-read once and re-compare, so a concurrent
+    change of another field does not fail the task, and one of the same field is not overwritten blindly.
+    """
+    body = dict(delta)
+    if current.get("etag"):
+        body["etag"] = current["etag"]
+    try:
+        return client.patch(device_path(device_id), body)
+    except IoTCentralError as exc:
+        if exc.status != 412:
+            raise
+    fresh = get_device(client, device_id)
+    if fresh is None:
+        raise IoTCentralError("Device %s was deleted while it was being updated" % device_id, status=404)
+    delta = compare(delta, fresh)
+    if not delta:
+        return fresh
+    body = dict(delta)
+    if fresh.get("etag"):
+        body["etag"] = fresh["etag"]
+    return client.patch(device_path(device_id), body)
+
+
+def list_devices(client, filter=None, order_by=None, limit=None, page_size=None):  # pylint: disable=redefined-builtin
+    """Devices matching a server-side filter, each with its computed status."""
+    if limit is not None and page_size is None:
+        page_size = min(limit, 100)
+    version = client.list_api_version()
+    params = client.list_params(filter=filter, order_by=order_by, page_size=page_size, api_version=version)
+    return [with_status(device) for device in client.paged("/devices", params=params, api_version=version, limit=limit)]

@@ -1,0 +1,177 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: fleetops.iotcentral contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: device
+short_description: Create, update or delete a device in an Azure IoT Central application
+version_added: 0.1.0
+description:
+  - Makes one IoT Central device match the given settings, idempotently.
+  - A missing device is created with C(PUT). An existing one is updated with C(PATCH) carrying only the fields
+    that differ from what the user asked for, guarded by its etag; server-generated fields such as C(etag) and
+    C(provisioned) are never compared. A second run with the same settings sends no write and reports no change.
+  - The device id is checked before any call is made.
+author:
+  - fleetops engineering (@fleetops)
+extends_documentation_fragment:
+  - fleetops.iotcentral.connection
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  id:
+    description:
+      - Device id. Letters, digits and C(-), at most 128 characters.
+    type: str
+    required: true
+    aliases: [device_id]
+  display_name:
+    description:
+      - Display name shown in IoT Central. When a device is created without one, IoT Central uses the id.
+    type: str
+  template:
+    description:
+      - Id of the device template the device uses, for example C(dtmi:contoso:Thermostat;1).
+      - The template must be published in the application; the service refuses unknown templates.
+    type: str
+  simulated:
+    description:
+      - Whether IoT Central simulates the device.
+    type: bool
+  enabled:
+    description:
+      - Whether the device may connect. C(false) blocks the device.
+    type: bool
+  organizations:
+    description:
+      - Ids of the organizations the device belongs to (IoT Central supports one today). Order is not significant.
+    type: list
+    elements: str
+  state:
+    description:
+      - C(present) creates or updates the device, C(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+"""
+
+EXAMPLES = r"""
+- name: Add the checkout thermostat
+  fleetops.iotcentral.device:
+    app: contoso-store
+    api_token: "{{ iotcentral_api_token }}"
+    id: checkout-thermostat
+    display_name: CheckoutThermostat
+    template: "dtmi:contoso:Thermostat;1"
+    simulated: true
+    enabled: true
+
+- name: Block it (connection settings from module_defaults)
+  module_defaults:
+    group/fleetops.iotcentral.iotcentral:
+      app: contoso-store
+      api_token: "{{ iotcentral_api_token }}"
+  block:
+    - name: Disable the device
+      fleetops.iotcentral.device:
+        id: checkout-thermostat
+        enabled: false
+
+- name: Remove it
+  fleetops.iotcentral.device:
+    id: checkout-thermostat
+    state: absent
+"""
+
+RETURN = r"""
+device:
+  description: The device as the API returns it after the change (in check mode, as it would be), plus its status.
+  returned: when O(state=present)
+  type: dict
+  contains:
+    id:
+      description: Device id.
+      type: str
+      sample: checkout-thermostat
+    displayName:
+      description: Display name.
+      type: str
+      sample: CheckoutThermostat
+    template:
+      description: Device template id.
+      type: str
+      sample: "dtmi:contoso:Thermostat;1"
+    enabled:
+      description: Whether the device may connect.
+      type: bool
+      sample: true
+    provisioned:
+      description: Whether the device has been provisioned (read-only).
+      type: bool
+      sample: false
+    simulated:
+      description: Whether the device is simulated.
+      type: bool
+      sample: true
+    organizations:
+      description: Organization ids.
+      type: list
+      elements: str
+      sample: [seattle]
+    etag:
+      description: Current etag of the device.
+      type: str
+      sample: eyJoZWFkZXIiOiJcIjI0MDAwYTdkLTAwMDAtMDMwMC0wMDAwLTYxYjgxZDIwMDAwMFwiIn0
+    status:
+      description:
+        - Status as IoT Central's UI shows it, computed from C(enabled) and C(provisioned).
+      type: str
+      choices: [waiting_for_approval, registered, provisioned, blocked]
+      sample: registered
+action:
+  description: What the task did.
+  returned: always
+  type: str
+  choices: [created, updated, deleted, unchanged]
+  sample: updated
+"""
+
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import ensure_device, validate_device_id, with_status
+
+
+def converge(module):
+    params = module.params
+    validate_device_id(params["id"])
+    action, device, diff = ensure_device(module.client, params, check_mode=module.check_mode)
+    result = {"changed": action != "unchanged", "action": action}
+    if params["state"] == "present":
+        result["device"] = with_status(device)
+    if module.diff_mode:
+        result["diff"] = diff
+    return result
+
+
+def main():
+    module = IoTCentralModule(
+        argument_spec=dict(
+            id=dict(type="str", required=True, aliases=["device_id"]),
+            display_name=dict(type="str"),
+            template=dict(type="str"),
+            simulated=dict(type="bool"),
+            enabled=dict(type="bool"),
+            organizations=dict(type="list", elements="str"),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+        ),
+    )
+    module.run(converge, module)
+
+
+if __name__ == "__main__":
+    main()

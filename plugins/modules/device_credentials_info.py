@@ -1,0 +1,106 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: fleetops.iotcentral contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: device_credentials_info
+short_description: Get the connection credentials (ID scope and keys) of an Azure IoT Central device
+version_added: 0.1.0
+description:
+  - Returns what a device needs to connect through the Device Provisioning Service, the application's ID scope
+    and the device's symmetric keys (or its X.509 or TPM attestation details).
+  - B(The result is secret.) Run the task with C(no_log=true) and do not print the registered variable; the
+    keys then stay out of the output, C(-vvv) logs and callback plugins.
+author:
+  - fleetops engineering (@fleetops)
+extends_documentation_fragment:
+  - fleetops.iotcentral.connection
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads.
+  diff_mode:
+    support: none
+options:
+  id:
+    description:
+      - Device id.
+    type: str
+    required: true
+    aliases: [device_id]
+"""
+
+EXAMPLES = r"""
+- name: Read the credentials of a device (secret, so no_log)
+  fleetops.iotcentral.device_credentials_info:
+    app: contoso-store
+    api_token: "{{ iotcentral_api_token }}"
+    id: checkout-thermostat
+  register: thermostat_credentials
+  no_log: true
+
+- name: Template the device's connection settings
+  ansible.builtin.template:
+    src: device.env.j2
+    dest: /etc/thermostat/device.env
+    mode: "0600"
+  vars:
+    id_scope: "{{ thermostat_credentials.credentials.idScope }}"
+    device_key: "{{ thermostat_credentials.credentials.symmetricKey.primaryKey }}"
+  no_log: true
+"""
+
+RETURN = r"""
+credentials:
+  description:
+    - The device's credentials as the API returns them. Secret.
+  returned: success
+  type: dict
+  contains:
+    idScope:
+      description: ID scope of the application's Device Provisioning Service.
+      type: str
+      sample: 0ne003E64EF
+    symmetricKey:
+      description: Symmetric keys of the device, when it uses symmetric-key attestation.
+      type: dict
+      returned: when the device uses symmetric keys
+      contains:
+        primaryKey:
+          description: Primary key (secret).
+          type: str
+        secondaryKey:
+          description: Secondary key (secret).
+          type: str
+    x509:
+      description: X.509 attestation details, when the device uses certificates.
+      type: dict
+      returned: when the device uses X.509 certificates
+    tpm:
+      description: TPM attestation details, when the device uses a TPM.
+      type: dict
+      returned: when the device uses a TPM
+"""
+
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import device_path, validate_device_id
+
+
+def read(module):
+    device_id = validate_device_id(module.params["id"])
+    credentials = module.client.get(device_path(device_id, "credentials"), allow_404=True)
+    if credentials is None:
+        raise ValueError("Device %s does not exist, so it has no credentials" % device_id)
+    return {"changed": False, "credentials": credentials}
+
+
+def main():
+    module = IoTCentralModule(argument_spec=dict(id=dict(type="str", required=True, aliases=["device_id"])))
+    module.run(read, module)
+
+
+if __name__ == "__main__":
+    main()

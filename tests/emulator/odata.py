@@ -1,0 +1,327 @@
+"""The small OData subset IoT Central documents for list filtering and ordering.
+
+Grammar (keywords and field names are case-insensitive, ``and`` binds tighter
+than ``or``)::
+
+    expr       := and_expr ("or" and_expr)*
+    and_expr   := primary ("and" primary)*
+    primary    := "(" expr ")"
+                | contains [cmp (number | true | false)]
+                | field cmp literal
+    contains   := "contains" "(" field "," string ")"
+    cmp        := eq | ne | lt | le | gt | ge
+    literal    := 'string' ('' escapes a quote) | true | false | null
+
+``contains(f, 'x')`` alone is a boolean (2022-10-31-preview how-to). Compared
+with a number it is the position of ``x`` in ``f`` or -1, which is what the
+2022-07-31 how-to's ``contains(displayName, 'x') ge 0`` relies on. Matching is
+case-sensitive, like the service's document store. A list field (``scopes``)
+matches ``eq`` when any element matches and ``ne`` when none does.
+
+Errors raise :class:`ODataError` with the 0-based character position of the
+offending token.
+"""
+
+import re
+
+COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
+STRING = "string"
+BOOLEAN = "boolean"
+STRING_LIST = "string_list"
+
+
+class ODataError(ValueError):
+    def __init__(self, message, position=None):
+        super().__init__(message)
+        self.position = position
+
+
+class Field:
+    __slots__ = ("name", "kind", "getter")
+
+    def __init__(self, name, kind, getter):
+        self.name = name
+        self.kind = kind
+        self.getter = getter
+
+
+def fields_by_name(fields):
+    return {field.name.lower(): field for field in fields}
+
+
+# Tokenizer --------------------------------------------------------------------
+
+_TOKEN_RE = re.compile(r"\s*(?:(?P<ident>[A-Za-z_][A-Za-z0-9_]*)|(?P<number>-?\d+)|(?P<punct>[(),])|(?P<quote>'))")
+
+
+class _Token:
+    __slots__ = ("kind", "value", "pos", "text")
+
+    def __init__(self, kind, value, pos, text):
+        self.kind = kind
+        self.value = value
+        self.pos = pos
+        self.text = text
+
+    def describe(self):
+        if self.kind == "end":
+            return "end of expression"
+        if self.kind == "string":
+            return "string %s" % self.text
+        return "'%s'" % self.text
+
+
+def tokenize(text):
+    tokens = []
+    pos = 0
+    length = len(text)
+    while True:
+        while pos < length and text[pos].isspace():
+            pos += 1
+        if pos >= length:
+            tokens.append(_Token("end", None, pos, ""))
+            return tokens
+        match = _TOKEN_RE.match(text, pos)
+        if not match:
+            raise ODataError("unexpected character '%s' at position %d" % (text[pos], pos), pos)
+        start = match.start(match.lastgroup)
+        if match.lastgroup == "quote":
+            value, end = _read_string(text, start)
+            tokens.append(_Token("string", value, start, text[start:end]))
+            pos = end
+            continue
+        raw = match.group(match.lastgroup)
+        if match.lastgroup == "ident":
+            lowered = raw.lower()
+            if lowered in ("and", "or"):
+                tokens.append(_Token(lowered, lowered, start, raw))
+            elif lowered in COMPARISONS:
+                tokens.append(_Token("cmp", lowered, start, raw))
+            elif lowered in ("true", "false"):
+                tokens.append(_Token("bool", lowered == "true", start, raw))
+            elif lowered == "null":
+                tokens.append(_Token("null", None, start, raw))
+            else:
+                tokens.append(_Token("ident", raw, start, raw))
+        elif match.lastgroup == "number":
+            tokens.append(_Token("number", int(raw), start, raw))
+        else:
+            tokens.append(_Token(raw, raw, start, raw))
+        pos = match.end()
+
+
+def _read_string(text, start):
+    chars = []
+    pos = start + 1
+    while pos < len(text):
+        char = text[pos]
+        if char == "'":
+            if pos + 1 < len(text) and text[pos + 1] == "'":
+                chars.append("'")
+                pos += 2
+                continue
+            return "".join(chars), pos + 1
+        chars.append(char)
+        pos += 1
+    raise ODataError("unterminated string literal starting at position %d" % start, start)
+
+
+# Parser -----------------------------------------------------------------------
+
+class _Parser:
+    def __init__(self, text, fields):
+        self.text = text
+        self.fields = fields
+        self.tokens = tokenize(text)
+        self.index = 0
+
+    def peek(self):
+        return self.tokens[self.index]
+
+    def take(self):
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def expect(self, kind, what):
+        token = self.peek()
+        if token.kind != kind:
+            raise self.error("expected %s" % what, token)
+        return self.take()
+
+    def error(self, message, token):
+        return ODataError("%s but found %s at position %d" % (message, token.describe(), token.pos), token.pos)
+
+    def parse(self):
+        if self.peek().kind == "end":
+            raise ODataError("the filter expression is empty", 0)
+        node = self.parse_or()
+        token = self.peek()
+        if token.kind != "end":
+            raise self.error("expected 'and', 'or' or the end of the expression", token)
+        return node
+
+    def parse_or(self):
+        parts = [self.parse_and()]
+        while self.peek().kind == "or":
+            self.take()
+            parts.append(self.parse_and())
+        if len(parts) == 1:
+            return parts[0]
+        return lambda item: any(part(item) for part in parts)
+
+    def parse_and(self):
+        parts = [self.parse_primary()]
+        while self.peek().kind == "and":
+            self.take()
+            parts.append(self.parse_primary())
+        if len(parts) == 1:
+            return parts[0]
+        return lambda item: all(part(item) for part in parts)
+
+    def parse_primary(self):
+        token = self.peek()
+        if token.kind == "(":
+            self.take()
+            node = self.parse_or()
+            self.expect(")", "')'")
+            return node
+        if token.kind != "ident":
+            raise self.error("expected a field name, 'contains(...)' or '('", token)
+        if self.tokens[self.index + 1].kind == "(":
+            return self.parse_function()
+        field = self.field(self.take())
+        op_token = self.peek()
+        if op_token.kind != "cmp":
+            raise self.error("expected a comparison operator (%s) after '%s'" % (", ".join(COMPARISONS), field.name),
+                             op_token)
+        self.take()
+        return self.comparison(field, op_token.value, self.take_literal(field))
+
+    def field(self, token):
+        field = self.fields.get(token.value.lower())
+        if field is None:
+            names = ", ".join(f.name for f in self.fields.values())
+            raise ODataError("unknown field '%s' at position %d; filterable fields are: %s"
+                             % (token.value, token.pos, names), token.pos)
+        return field
+
+    def take_literal(self, field):
+        token = self.take()
+        if token.kind == "null":
+            return None
+        if field.kind in (STRING, STRING_LIST):
+            if token.kind != "string":
+                raise ODataError("field '%s' is a string: expected a quoted string literal but found %s at position %d"
+                                 % (field.name, token.describe(), token.pos), token.pos)
+            return token.value
+        if token.kind != "bool":
+            raise ODataError("field '%s' is a boolean: expected true or false but found %s at position %d"
+                             % (field.name, token.describe(), token.pos), token.pos)
+        return token.value
+
+    def comparison(self, field, op, literal):
+        getter = field.getter
+        compare = _COMPARATORS[op]
+        if field.kind == STRING_LIST:
+            if literal is None:
+                if op in ("eq", "ne"):
+                    want_empty = op == "eq"
+                    return lambda item: (not getter(item)) == want_empty
+                raise ODataError("'%s' with null is not supported for field '%s'" % (op, field.name))
+            if op == "ne":
+                return lambda item: all(value != literal for value in (getter(item) or ()))
+            return lambda item: any(compare(value, literal) for value in (getter(item) or ()))
+        if literal is None:
+            if op == "eq":
+                return lambda item: getter(item) is None
+            if op == "ne":
+                return lambda item: getter(item) is not None
+            raise ODataError("'%s' with null is not supported for field '%s'" % (op, field.name))
+
+        def evaluate(item):
+            value = getter(item)
+            if value is None:
+                return op == "ne"
+            return compare(value, literal)
+
+        return evaluate
+
+    def parse_function(self):
+        name_token = self.take()
+        if name_token.value.lower() != "contains":
+            raise ODataError("unsupported function '%s' at position %d; the only supported function is contains"
+                             % (name_token.value, name_token.pos), name_token.pos)
+        self.expect("(", "'('")
+        field_token = self.expect("ident", "a field name")
+        field = self.field(field_token)
+        if field.kind == BOOLEAN:
+            raise ODataError("contains() needs a string field but '%s' (position %d) is a boolean"
+                             % (field.name, field_token.pos), field_token.pos)
+        self.expect(",", "','")
+        needle = self.expect("string", "a quoted string literal").value
+        self.expect(")", "')'")
+        getter = field.getter
+        if field.kind == STRING_LIST:
+            def position(item):
+                for value in getter(item) or ():
+                    index = value.find(needle)
+                    if index >= 0:
+                        return index
+                return -1
+        else:
+            def position(item):
+                value = getter(item)
+                return -1 if value is None else value.find(needle)
+        if self.peek().kind != "cmp":
+            return lambda item: position(item) >= 0
+        op = self.take().value
+        compare = _COMPARATORS[op]
+        token = self.take()
+        if token.kind == "number":
+            number = token.value
+            return lambda item: compare(position(item), number)
+        if token.kind == "bool" and op in ("eq", "ne"):
+            want = token.value if op == "eq" else not token.value
+            return lambda item: (position(item) >= 0) == want
+        raise ODataError("contains() can be compared with an integer (or eq/ne true/false) but found %s at position %d"
+                         % (token.describe(), token.pos), token.pos)
+
+
+_COMPARATORS = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+}
+
+
+def parse_filter(text, fields):
+    """Compile ``text`` into a predicate over items. ``fields`` maps lower-case names to :class:`Field`."""
+    return _Parser(text, fields).parse()
+
+
+def parse_orderby(text, sortable):
+    """Parse ``<field> [asc|desc]``; ``sortable`` maps lower-case names to canonical names.
+
+    Returns ``(canonical_name, descending)``.
+    """
+    parts = text.split()
+    if not parts or len(parts) > 2:
+        raise ODataError("orderby must be '<field>' or '<field> asc|desc'; supported fields: %s"
+                         % ", ".join(sorted(sortable.values())))
+    name = sortable.get(parts[0].lower())
+    if name is None:
+        position = text.index(parts[0])
+        raise ODataError("cannot order by '%s' (position %d); supported fields: %s"
+                         % (parts[0], position, ", ".join(sorted(sortable.values()))), position)
+    descending = False
+    if len(parts) == 2:
+        direction = parts[1].lower()
+        if direction not in ("asc", "desc"):
+            position = text.rindex(parts[1])
+            raise ODataError("expected 'asc' or 'desc' but found '%s' at position %d" % (parts[1], position), position)
+        descending = direction == "desc"
+    return name, descending

@@ -1,0 +1,82 @@
+"""Fixtures for playbook tests: one emulator per pytest worker, and a runner for ansible-playbook."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+PLAYBOOKS = Path(__file__).resolve().parent / "playbooks"
+BIN = Path(sys.executable).parent
+
+
+class PlaybookResult:
+    def __init__(self, proc):
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+
+    @property
+    def output(self):
+        return self.stdout + self.stderr
+
+    def recap(self):
+        """The PLAY RECAP counters for localhost, e.g. {'ok': 5, 'changed': 0, 'failed': 0, ...}."""
+        for line in self.stdout.splitlines():
+            if line.startswith("localhost") and "ok=" in line:
+                return dict((k, int(v)) for k, v in (item.split("=") for item in line.split(":", 1)[1].split()))
+        raise AssertionError("no PLAY RECAP in output:\n" + self.output)
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    from emulator.server import start_emulator
+
+    handle = start_emulator(port=0)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def fresh_emulator(emulator):
+    requests.post(emulator.base_url + "/__emulator__/reset", timeout=10).raise_for_status()
+    requests.post(emulator.base_url + "/__emulator__/stats/reset", timeout=10).raise_for_status()
+    return emulator
+
+
+def emulator_stats(emulator):
+    return requests.get(emulator.base_url + "/__emulator__/stats", timeout=10).json()
+
+
+@pytest.fixture
+def run_playbook(fresh_emulator):
+    from emulator.defaults import ADMIN_TOKEN, READER_TOKEN
+
+    def run(name, extra_vars=None, args=(), env=None, token=ADMIN_TOKEN):
+        variables = {"emulator_url": fresh_emulator.base_url, "reader_token": READER_TOKEN}
+        variables.update(extra_vars or {})
+        environment = dict(os.environ)
+        environment.update({
+            "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".build" / "dev"),
+            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_LOCALHOST_WARNING": "0",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
+            "IOTCENTRAL_BASE_URL": fresh_emulator.base_url,
+            "IOTCENTRAL_API_TOKEN": token,
+        })
+        environment.pop("IOTCENTRAL_APP", None)
+        environment.update(env or {})
+        cmd = [str(BIN / "ansible-playbook"), str(PLAYBOOKS / name), "-e", json.dumps(variables)] + list(args)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=environment, cwd=str(REPO), timeout=600)
+        return PlaybookResult(proc)
+
+    return run

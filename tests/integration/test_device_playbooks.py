@@ -1,0 +1,52 @@
+"""Device modules end to end: real ansible-playbook runs against the emulator over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from conftest import emulator_stats
+
+pytestmark = pytest.mark.integration
+
+
+def test_device_lifecycle(run_playbook, fresh_emulator):
+    result = run_playbook("device.yml")
+    assert result.rc == 0, result.output
+    assert result.recap()["failed"] == 0
+    assert emulator_stats(fresh_emulator)["spec_violations"] == []
+
+
+def test_device_info_and_credentials(run_playbook, fresh_emulator):
+    result = run_playbook("device_info.yml")
+    assert result.rc == 0, result.output
+    assert emulator_stats(fresh_emulator)["spec_violations"] == []
+
+
+def test_bad_input_fails_cleanly_and_changes_nothing(run_playbook):
+    result = run_playbook("bad_input.yml")
+    assert result.rc == 0, result.output
+    assert "Traceback" not in result.output
+
+
+def test_secrets_never_reach_the_output_even_at_vvv(run_playbook, fresh_emulator):
+    from emulator.defaults import ADMIN_TOKEN
+
+    result = run_playbook("device_info.yml", args=["-vvv"])
+    assert result.rc == 0, result.output
+    creds = requests.get(
+        fresh_emulator.base_url + "/api/devices/therm-b/credentials?api-version=2022-07-31",
+        headers={"Authorization": ADMIN_TOKEN}, timeout=10).json()
+    signature = ADMIN_TOKEN.split("sig=")[1].split("&")[0]
+    for secret in (signature, creds["symmetricKey"]["primaryKey"], creds["symmetricKey"]["secondaryKey"]):
+        assert secret not in result.output
+
+
+def test_second_run_of_the_demo_playbook_is_idempotent(run_playbook, fresh_emulator):
+    first = run_playbook("../../../demo/howto.yml")
+    assert first.rc == 0, first.output
+    before = emulator_stats(fresh_emulator)["writes"]
+    second = run_playbook("../../../demo/howto.yml")
+    assert second.rc == 0, second.output
+    assert second.recap()["changed"] == 0
+    assert emulator_stats(fresh_emulator)["writes"] == before

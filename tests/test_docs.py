@@ -1,0 +1,244 @@
+"""Documentation and metadata checks that ansible-test does not make.
+
+* every module, inventory and filter plugin renders with `ansible-doc` from the built collection
+  tree (exit 0, non-empty, with EXAMPLES);
+* every module that talks to the API (imports plugins/module_utils/client.py, directly or through
+  other module_utils) is in meta/runtime.yml's `iotcentral` action group, so one
+  `module_defaults: {group/fleetops.iotcentral.iotcentral: ...}` configures them all;
+* `antsibull-changelog lint` accepts changelogs/config.yaml and the fragments.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+BUILD_SCRIPT = REPO / "scripts" / "build-collection-tree"
+NAMESPACE, NAME = "fleetops", "iotcentral"
+COLLECTION = NAMESPACE + "." + NAME
+ACTION_GROUP = "iotcentral"
+CLIENT_UTIL = "client"
+UTILS_PACKAGE = "ansible_collections.%s.%s.plugins.module_utils" % (NAMESPACE, NAME)
+
+# ansible-doc plugin type for each plugin directory this test covers.
+PLUGIN_DIRS = {"modules": "module", "inventory": "inventory", "filter": "filter"}
+
+
+def plugin_files(directory: str) -> list:
+    folder = REPO / "plugins" / directory
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.py") if p.name != "__init__.py")
+
+
+def doc_cases() -> list:
+    cases = [pytest.param(directory, path.stem, id="%s/%s" % (directory, path.name))
+             for directory in PLUGIN_DIRS for path in plugin_files(directory)]
+    # An empty parametrization would report nothing; say explicitly that there was nothing to check.
+    return cases or [pytest.param(None, None, id="no-plugins")]
+
+
+def tool(name: str) -> str:
+    candidate = Path(sys.executable).parent / name
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if not found:
+        pytest.fail("%s is not installed (pip install -r requirements-test.txt)" % name, pytrace=False)
+    return found
+
+
+@pytest.fixture(scope="module")
+def collections_path() -> Path:
+    proc = subprocess.run([str(BUILD_SCRIPT)], cwd=str(REPO), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, check=False)
+    if proc.returncode != 0:
+        pytest.fail("scripts/build-collection-tree failed:\n" + proc.stdout, pytrace=False)
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def doc_env(collections_path) -> dict:
+    env = dict(os.environ)
+    env.update(
+        PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
+        # Only the built tree: neither ~/.ansible/collections nor an installed copy may answer.
+        ANSIBLE_COLLECTIONS_PATH=str(collections_path),
+        ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="False",
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    env.pop("ANSIBLE_COLLECTIONS_PATHS", None)
+    return env
+
+
+def run_doc(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([tool("ansible-doc")] + list(args), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=300, check=False)
+
+
+def describe(proc: subprocess.CompletedProcess) -> str:
+    return "$ %s\nexit %d\n--- stdout ---\n%s\n--- stderr ---\n%s" % (" ".join(proc.args), proc.returncode, proc.stdout, proc.stderr)
+
+
+def plugin_names(env: dict, plugin_type: str, directory: str, stem: str) -> list:
+    """FQCNs ansible-doc serves from one file (a filter file can hold several filters)."""
+    if plugin_type != "filter":
+        return ["%s.%s" % (COLLECTION, stem)]
+    proc = run_doc(env, "-t", plugin_type, "--list_files", COLLECTION)
+    assert proc.returncode == 0, describe(proc)
+    wanted = "plugins/%s/%s.py" % (directory, stem)
+    names = []
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[-1].replace(os.sep, "/").endswith(wanted):
+            names.append(parts[0])
+    assert names, "ansible-doc finds no filter in %s:\n%s" % (wanted, describe(proc))
+    return sorted(names)
+
+
+@pytest.mark.parametrize("directory, stem", doc_cases())
+def test_ansible_doc_renders(doc_env, directory, stem):
+    if directory is None:
+        pytest.skip("no module, inventory or filter plugins yet")
+    plugin_type = PLUGIN_DIRS[directory]
+    for fqcn in plugin_names(doc_env, plugin_type, directory, stem):
+        text = run_doc(doc_env, "-t", plugin_type, fqcn)
+        # ansible-doc exits 0 with only a warning for a plugin it cannot find, hence the output checks.
+        assert text.returncode == 0 and text.stdout.strip(), "%s does not render:\n%s" % (fqcn, describe(text))
+        assert fqcn in text.stdout, "%s: ansible-doc rendered another plugin:\n%s" % (fqcn, describe(text))
+        assert "EXAMPLES:" in text.stdout, "%s has no EXAMPLES:\n%s" % (fqcn, describe(text))
+
+        as_json = run_doc(doc_env, "-t", plugin_type, "--json", fqcn)
+        assert as_json.returncode == 0, describe(as_json)
+        data = json.loads(as_json.stdout).get(fqcn) or {}
+        assert data.get("doc"), "%s: no DOCUMENTATION:\n%s" % (fqcn, describe(as_json))
+        examples = data.get("examples")
+        assert isinstance(examples, str) and examples.strip(), "%s: EXAMPLES is empty:\n%s" % (fqcn, describe(as_json))
+
+
+# --- meta/runtime.yml action group -------------------------------------------------------------
+
+def _util_targets(module: str, names: list) -> list:
+    """module_utils names (dotted, relative to module_utils) an import statement may refer to."""
+    if module == UTILS_PACKAGE:
+        return list(names)
+    if module.startswith(UTILS_PACKAGE + "."):
+        sub = module[len(UTILS_PACKAGE) + 1:]
+        return [sub] + ["%s.%s" % (sub, name) for name in names]
+    return []
+
+
+def util_imports(path: Path) -> set:
+    """module_utils (dotted names relative to module_utils) imported by one plugin file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    # Resolve relative imports against the file's package inside the collection.
+    package = ["plugins"] + list(path.relative_to(REPO / "plugins").parent.parts)
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                found.update(_util_targets(alias.name, []))
+        elif isinstance(node, ast.ImportFrom):
+            names = [alias.name for alias in node.names]
+            if node.level:
+                base = package[:len(package) - node.level + 1] if node.level <= len(package) else []
+                module = ".".join(["ansible_collections", NAMESPACE, NAME] + base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.update(_util_targets(module, names))
+    utils_root = REPO / "plugins" / "module_utils"
+    existing = set()
+    for name in found:
+        rel = Path(*name.split("."))
+        if (utils_root / rel).with_suffix(".py").is_file() or (utils_root / rel / "__init__.py").is_file():
+            existing.add(name)
+    return existing
+
+
+def uses_client(path: Path) -> bool:
+    """True when the file reaches module_utils/client.py, directly or through other module_utils."""
+    utils_root = REPO / "plugins" / "module_utils"
+    seen = set()
+    pending = list(util_imports(path))
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name == CLIENT_UTIL:
+            return True
+        rel = Path(*name.split("."))
+        source = (utils_root / rel).with_suffix(".py")
+        if not source.is_file():
+            source = utils_root / rel / "__init__.py"
+        pending.extend(util_imports(source))
+    return False
+
+
+def action_group_members() -> set:
+    runtime = REPO / "meta" / "runtime.yml"
+    assert runtime.is_file(), "meta/runtime.yml is missing"
+    data = yaml.safe_load(runtime.read_text(encoding="utf-8")) or {}
+    group = (data.get("action_groups") or {}).get(ACTION_GROUP)
+    assert isinstance(group, list), "meta/runtime.yml has no action_groups.%s list" % ACTION_GROUP
+    members = set()
+    for entry in group:
+        if isinstance(entry, str):
+            # Entries may be short names or FQCNs of this collection.
+            members.add(entry[len(COLLECTION) + 1:] if entry.startswith(COLLECTION + ".") else entry)
+    return members
+
+
+def module_cases() -> list:
+    cases = [pytest.param(path, id=path.stem) for path in plugin_files("modules")]
+    return cases or [pytest.param(None, id="no-modules")]
+
+
+@pytest.mark.parametrize("module_path", module_cases())
+def test_api_module_in_action_group(module_path):
+    if module_path is None:
+        pytest.skip("no modules yet")
+    if not uses_client(module_path):
+        pytest.skip("%s does not use module_utils/%s.py (talks to no API), membership is the lead's choice"
+                    % (module_path.stem, CLIENT_UTIL))
+    assert module_path.stem in action_group_members(), (
+        "plugins/modules/%s.py uses module_utils/%s.py but is not in meta/runtime.yml action_groups.%s"
+        % (module_path.stem, CLIENT_UTIL, ACTION_GROUP))
+
+
+def test_action_group_names_existing_modules():
+    if not (REPO / "meta" / "runtime.yml").is_file() and not plugin_files("modules"):
+        pytest.skip("no meta/runtime.yml and no modules yet")
+    modules = {path.stem for path in plugin_files("modules")}
+    stale = sorted(action_group_members() - modules)
+    assert not stale, "action_groups.%s lists modules that do not exist: %s" % (ACTION_GROUP, ", ".join(stale))
+
+
+# --- changelog ---------------------------------------------------------------------------------
+
+def test_antsibull_changelog_lint():
+    assert (REPO / "changelogs" / "config.yaml").is_file(), "changelogs/config.yaml is missing"
+    proc = subprocess.run([tool("antsibull-changelog"), "lint", "-v"], cwd=str(REPO), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=300, check=False)
+    # lint prints one line per problem and still exits 0 on some versions: both must be clean.
+    assert proc.returncode == 0 and not proc.stdout.strip(), "antsibull-changelog lint failed:\n" + proc.stdout
+
+
+def test_changelog_yaml_lint():
+    changes = REPO / "changelogs" / "changelog.yaml"
+    if not changes.is_file():
+        pytest.skip("no changelogs/changelog.yaml")
+    proc = subprocess.run([tool("antsibull-changelog"), "lint-changelog-yaml", str(changes)], cwd=str(REPO),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300, check=False)
+    assert proc.returncode == 0 and not proc.stdout.strip(), "changelogs/changelog.yaml is invalid:\n" + proc.stdout
