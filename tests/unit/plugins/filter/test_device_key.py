@@ -14,27 +14,12 @@ from pathlib import Path
 import pytest
 
 
-def _collection_on_path():
-    # Own setup so this file also runs without tests/conftest.py (see test_x509.py).
-    repo = Path(__file__).resolve().parents[4]
-    root = repo / ".build" / "dev"
-    link = root / "ansible_collections" / "fleetops" / "iotcentral"
-    if not link.exists():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.symlink(repo, link)
-        except FileExistsError:
-            pass
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    return repo
+# tests/conftest.py makes ansible_collections.fleetops.iotcentral importable.
+REPO = Path(__file__).resolve().parents[4]
 
+from ansible.errors import AnsibleFilterError
 
-REPO = _collection_on_path()
-
-from ansible.errors import AnsibleFilterError  # noqa: E402
-
-from ansible_collections.fleetops.iotcentral.plugins.filter.device_key import FilterModule, device_key  # noqa: E402
+from ansible_collections.fleetops.iotcentral.plugins.filter.device_key import FilterModule, device_key
 
 # Worked example of Azure DPS's "How to provision legacy devices using symmetric keys" article (group key, registration
 # ID and the derived key its openssl and PowerShell snippets print).

@@ -15,31 +15,15 @@ from pathlib import Path
 import pytest
 
 
-def _collection_on_path():
-    # Own setup so this file also runs without tests/conftest.py: a git-ignored symlink tree makes the checkout
-    # importable as ansible_collections.fleetops.iotcentral.
-    repo = Path(__file__).resolve().parents[4]
-    root = repo / ".build" / "dev"
-    link = root / "ansible_collections" / "fleetops" / "iotcentral"
-    if not link.exists():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.symlink(repo, link)
-        except FileExistsError:
-            pass
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    return repo
+# tests/conftest.py makes ansible_collections.fleetops.iotcentral importable.
+REPO = Path(__file__).resolve().parents[4]
 
+from cryptography import x509 as cx509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-REPO = _collection_on_path()
-
-from cryptography import x509 as cx509  # noqa: E402
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa  # noqa: E402
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: E402
-
-from ansible_collections.fleetops.iotcentral.plugins.module_utils import x509 as X  # noqa: E402
+from ansible_collections.fleetops.iotcentral.plugins.module_utils import x509 as X
 
 
 # ----------------------------------------------------------------------------------------------------------------------
