@@ -1,6 +1,7 @@
 """Helpers shared by every resource: request context, responses, content types,
 body parsing, etag preconditions and list (filter/orderby/paging) handling."""
 
+import copy
 import json
 import re
 
@@ -188,24 +189,30 @@ def page_size(ctx):
     return size
 
 
-def list_response(ctx, collection, fields, sortable, render):
+def list_response(ctx, collection, fields, sortable, render, supported=None, where=None):
     """One page of ``collection`` honouring the api-version's filter/orderby/page-size parameters.
 
     ``fields``: list of :class:`emulator.odata.Field` usable in filters.
     ``sortable``: {canonical field name: keyfunc(item)} usable in orderby.
     ``render``: item -> JSON for this api-version.
+    ``supported``: the subset of ``("size", "filter", "orderby")`` the operation declares in this
+    api-version (None = all three); the others are ignored like any unknown query parameter.
+    ``where``: an extra predicate every listed item must satisfy (e.g. device group membership).
     """
     names = LIST_PARAMS[ctx.api_version]
-    size = page_size(ctx)
+    supported = ("size", "filter", "orderby") if supported is None else supported
+    size = page_size(ctx) if "size" in supported else defaults.DEFAULT_PAGE_SIZE
     predicate = None
-    filter_text = ctx.arg(names["filter"])
+    filter_text = ctx.arg(names["filter"]) if "filter" in supported else None
     if filter_text is not None:
         try:
             predicate = parse_filter(filter_text, fields_by_name(fields))
         except ODataError as exc:
             raise ApiError(400, "Invalid %s: %s." % (names["filter"], exc)) from None
+    if where is not None:
+        predicate = where if predicate is None else _both(predicate, where)
     ordering = Ordering()
-    orderby_text = ctx.arg(names["orderby"])
+    orderby_text = ctx.arg(names["orderby"]) if "orderby" in supported else None
     if orderby_text is not None:
         try:
             name, descending = parse_orderby(orderby_text, {k.lower(): k for k in sortable})
@@ -217,3 +224,20 @@ def list_response(ctx, collection, fields, sortable, render):
     if token:
         body["nextLink"] = next_link(ctx.host, ctx.path, ctx.query_string, token)
     return ok(body)
+
+
+def _both(first, second):
+    return lambda item: first(item) and second(item)
+
+
+def merge_patch(target, patch):
+    """RFC 7396 JSON merge patch: objects merge member by member, ``null`` removes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result

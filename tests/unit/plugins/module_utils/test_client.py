@@ -91,7 +91,7 @@ def error_body(code, message, request_id="req-1"):
 
 # ----------------------------------------------------------------------------- requests and headers
 def test_request_sends_version_auth_user_agent_and_fresh_request_ids():
-    client, session, _ = make_client([FakeResponse(200, {"id": "a"}), FakeResponse(200, {"id": "a"})])
+    client, session, _unused = make_client([FakeResponse(200, {"id": "a"}), FakeResponse(200, {"id": "a"})])
     assert client.get("/devices/a") == {"id": "a"}
     client.get("/devices/a")
     first, second = session.calls
@@ -115,7 +115,7 @@ def test_path_segments_are_percent_encoded():
 
 
 def test_404_allowed_returns_none_otherwise_raises():
-    client, _, _ = make_client([FakeResponse(404, error_body("NotFound", "no such device")),
+    client, _session, _unused = make_client([FakeResponse(404, error_body("NotFound", "no such device")),
                                 FakeResponse(404, error_body("NotFound", "no such device"))])
     assert client.get("/devices/x", allow_404=True) is None
     with pytest.raises(IoTCentralError) as info:
@@ -126,7 +126,7 @@ def test_404_allowed_returns_none_otherwise_raises():
 # ----------------------------------------------------------------------------- paging
 def test_paging_follows_next_link_as_given_without_readding_params():
     link = "https://myapp.azureiotcentral.com/api/devices?api-version=2022-10-31-preview&maxpagesize=2&filter=x&%24skiptoken=abc"
-    client, session, _ = make_client([
+    client, session, _unused = make_client([
         FakeResponse(200, {"value": [{"id": "a"}, {"id": "b"}], "nextLink": link}),
         FakeResponse(200, {"value": [{"id": "c"}]}),
     ])
@@ -138,7 +138,7 @@ def test_paging_follows_next_link_as_given_without_readding_params():
 
 
 def test_next_link_is_rebased_on_base_url_so_token_never_leaves_for_another_host():
-    client, session, _ = make_client([
+    client, session, _unused = make_client([
         FakeResponse(200, {"value": [{"id": "a"}], "nextLink": "https://evil.example.com/api/devices?api-version=2022-07-31&%24skiptoken=z"}),
         FakeResponse(200, {"value": []}),
     ])
@@ -147,7 +147,7 @@ def test_next_link_is_rebased_on_base_url_so_token_never_leaves_for_another_host
 
 
 def test_next_link_without_api_version_gets_one():
-    client, session, _ = make_client([
+    client, session, _unused = make_client([
         FakeResponse(200, {"value": [{"id": "a"}], "nextLink": "https://myapp.azureiotcentral.com/api/devices?%24skiptoken=z"}),
         FakeResponse(200, {"value": []}),
     ])
@@ -156,7 +156,7 @@ def test_next_link_without_api_version_gets_one():
 
 
 def test_paging_limit_stops_early():
-    client, session, _ = make_client([
+    client, session, _unused = make_client([
         FakeResponse(200, {"value": [{"id": "a"}, {"id": "b"}], "nextLink": "https://myapp.azureiotcentral.com/api/devices?x=1"}),
     ])
     assert [i["id"] for i in client.paged("/devices", limit=2)] == ["a", "b"]
@@ -164,17 +164,17 @@ def test_paging_limit_stops_early():
 
 
 def test_list_response_without_value_is_an_error():
-    client, _, _ = make_client([FakeResponse(200, {"items": []})])
+    client, _session, _unused = make_client([FakeResponse(200, {"items": []})])
     with pytest.raises(IoTCentralError, match="no 'value'"):
         list(client.paged("/devices"))
 
 
 def test_list_params_named_per_version():
-    client, _, _ = make_client([])
+    client, _session, _unused = make_client([])
     assert client.list_api_version() == "2022-10-31-preview"
     assert client.list_params(filter="f", order_by="displayName", page_size=10) == {
         "filter": "f", "orderby": "displayName", "maxpagesize": 10}
-    pinned, _, _ = make_client([], api_version="2022-07-31")
+    pinned, _session, _unused = make_client([], api_version="2022-07-31")
     assert pinned.list_api_version() == "2022-07-31"
     assert pinned.list_params(filter="f", order_by="displayName", page_size=10) == {
         "$filter": "f", "$orderby": "displayName", "$top": 10}
@@ -183,10 +183,10 @@ def test_list_params_named_per_version():
 
 
 def test_preview_only_feature_refused_on_pinned_stable():
-    pinned, _, _ = make_client([], api_version="2022-07-31")
+    pinned, _session, _unused = make_client([], api_version="2022-07-31")
     with pytest.raises(IoTCentralError, match="needs api_version 2022-10-31-preview"):
         pinned.require_preview("Deployment manifests")
-    free, _, _ = make_client([])
+    free, _session, _unused = make_client([])
     assert free.require_preview("Deployment manifests") == "2022-10-31-preview"
 
 
@@ -203,7 +203,7 @@ def test_429_retried_after_at_least_one_window_then_succeeds():
 
 
 def test_retry_after_header_is_honoured():
-    client, _, clock = make_client([
+    client, _session, clock = make_client([
         FakeResponse(429, error_body("TooManyRequests", "slow down"), headers={"Retry-After": "3"}),
         FakeResponse(200, {"id": "a"}),
     ])
@@ -212,7 +212,7 @@ def test_retry_after_header_is_honoured():
 
 
 def test_post_is_retried_on_429_but_not_on_503():
-    client, session, _ = make_client([
+    client, session, _unused = make_client([
         FakeResponse(429, error_body("TooManyRequests", "slow down")),
         FakeResponse(503, error_body("ServiceUnavailable", "busy")),
     ])
@@ -223,7 +223,7 @@ def test_post_is_retried_on_429_but_not_on_503():
 
 
 def test_idempotent_put_is_retried_on_5xx_and_read_errors():
-    client, session, _ = make_client([
+    client, session, _unused = make_client([
         FakeResponse(502, text="bad gateway"),
         requests.exceptions.ReadTimeout("slow"),
         FakeResponse(200, {"id": "a"}),
@@ -233,8 +233,8 @@ def test_idempotent_put_is_retried_on_5xx_and_read_errors():
 
 
 def test_retries_are_bounded_in_count():
-    answers = [FakeResponse(503, error_body("ServiceUnavailable", "busy")) for _ in range(10)]
-    client, session, _ = make_client(answers, retry_policy=RetryPolicy(max_retries=3, max_total=1000))
+    answers = [FakeResponse(503, error_body("ServiceUnavailable", "busy")) for _attempt in range(10)]
+    client, session, _unused = make_client(answers, retry_policy=RetryPolicy(max_retries=3, max_total=1000))
     with pytest.raises(IoTCentralError) as info:
         client.get("/devices/a")
     assert len(session.calls) == 4
@@ -242,7 +242,7 @@ def test_retries_are_bounded_in_count():
 
 
 def test_retries_are_bounded_in_total_time():
-    answers = [FakeResponse(429, error_body("TooManyRequests", "slow")) for _ in range(10)]
+    answers = [FakeResponse(429, error_body("TooManyRequests", "slow")) for _attempt in range(10)]
     client, session, clock = make_client(answers, retry_policy=RetryPolicy(max_retries=50, max_total=5, throttle_window=2))
     with pytest.raises(IoTCentralError, match="Still throttled"):
         client.get("/devices/a")
@@ -252,7 +252,7 @@ def test_retries_are_bounded_in_total_time():
 
 def test_connect_error_retried_even_for_post_and_reported_without_secrets():
     refused = requests.exceptions.ConnectionError("NewConnectionError: refused")
-    client, session, _ = make_client([refused] * 7)
+    client, session, _unused = make_client([refused] * 7)
     with pytest.raises(IoTCentralError) as info:
         client.post("/devices/a/applyDeploymentManifest", {"id": "m"})
     assert len(session.calls) == 7
@@ -281,7 +281,7 @@ def test_parse_retry_after_seconds_and_dates():
 def test_rate_limiter_paces_to_rate_after_burst():
     clock = Clock()
     limiter = RateLimiter(20, clock=clock, sleep=clock.sleep)
-    for _ in range(60):
+    for _attempt in range(60):
         limiter.acquire()
     # 20 tokens of burst, then 40 more at 20/s.
     assert abs((clock.now - 1000.0) - 2.0) < 1e-6
@@ -296,7 +296,7 @@ def test_rate_limiter_pause_holds_everyone_and_empties_bucket():
 
 
 def test_client_429_pauses_the_shared_limiter():
-    client, _, clock = make_client([
+    client, _session, clock = make_client([
         FakeResponse(429, error_body("TooManyRequests", "slow")),
         FakeResponse(200, {"id": "a"}),
     ], rate_limit=20)
@@ -306,7 +306,7 @@ def test_client_429_pauses_the_shared_limiter():
 
 # ----------------------------------------------------------------------------- errors
 def test_error_carries_status_code_message_request_id_in_one_line():
-    client, _, _ = make_client([FakeResponse(422, error_body("InvalidBody", "template is unknown", "rid-42"))])
+    client, _session, _unused = make_client([FakeResponse(422, error_body("InvalidBody", "template is unknown", "rid-42"))])
     with pytest.raises(IoTCentralError) as info:
         client.put("/devices/a", {"template": "nope"})
     err = info.value
@@ -316,7 +316,7 @@ def test_error_carries_status_code_message_request_id_in_one_line():
 
 
 def test_401_names_the_credential_to_check():
-    client, _, _ = make_client([FakeResponse(401, error_body("Unauthorized", "bad token"))])
+    client, _session, _unused = make_client([FakeResponse(401, error_body("Unauthorized", "bad token"))])
     with pytest.raises(IoTCentralError) as info:
         client.get("/devices")
     assert "Check api_token (IOTCENTRAL_API_TOKEN)" in str(info.value)
@@ -324,13 +324,13 @@ def test_401_names_the_credential_to_check():
 
 
 def test_403_says_the_role_is_not_allowed():
-    client, _, _ = make_client([FakeResponse(403, error_body("Forbidden", "nope"))])
+    client, _session, _unused = make_client([FakeResponse(403, error_body("Forbidden", "nope"))])
     with pytest.raises(IoTCentralError, match="role may not do this"):
         client.delete("/devices/a")
 
 
 def test_non_json_error_body_still_gives_a_message():
-    client, _, _ = make_client([FakeResponse(500, text="<html>oops</html>", headers={"x-ms-request-id": "r9"})] +
+    client, _session, _unused = make_client([FakeResponse(500, text="<html>oops</html>", headers={"x-ms-request-id": "r9"})] +
                                [FakeResponse(500, text="<html>oops</html>", headers={"x-ms-request-id": "r9"})] * 6)
     with pytest.raises(IoTCentralError) as info:
         client.get("/devices")

@@ -27,13 +27,13 @@ class FakeClient:
         self.etag += 1
         return "etag-%d" % self.etag
 
-    def get(self, path, allow_404=False, **_):
+    def get(self, path, allow_404=False, **_kwargs):
         device = self.devices.get(path.rsplit("/", 1)[1])
         if device is None and not allow_404:
             raise IoTCentralError("not found", status=404)
         return None if device is None else dict(device)
 
-    def put(self, path, body, **_):
+    def put(self, path, body, **_kwargs):
         self.writes.append(("PUT", path, body))
         device_id = path.rsplit("/", 1)[1]
         device = dict(body, id=device_id, provisioned=False, etag=self._next_etag())
@@ -41,7 +41,7 @@ class FakeClient:
         self.devices[device_id] = device
         return dict(device)
 
-    def patch(self, path, body, **_):
+    def patch(self, path, body, **_kwargs):
         self.writes.append(("PATCH", path, body))
         if self.fail_patch_with:
             raise self.fail_patch_with.pop(0)
@@ -50,7 +50,7 @@ class FakeClient:
         self.devices[device_id]["etag"] = self._next_etag()
         return dict(self.devices[device_id])
 
-    def delete(self, path, **_):
+    def delete(self, path, **_kwargs):
         self.writes.append(("DELETE", path, None))
         return self.devices.pop(path.rsplit("/", 1)[1], None) is not None
 
@@ -89,26 +89,26 @@ def test_create_sends_only_what_was_asked():
 
 def test_check_mode_sends_nothing():
     client = FakeClient()
-    action, device, _ = ensure_device(client, {"id": "t1", "display_name": "T1"}, check_mode=True)
+    action, device, _unused = ensure_device(client, {"id": "t1", "display_name": "T1"}, check_mode=True)
     assert action == "created" and device["displayName"] == "T1" and client.writes == []
     client = FakeClient({"t1": EXISTING})
     action, device, diff = ensure_device(client, {"id": "t1", "enabled": False}, check_mode=True)
     assert action == "updated" and device["enabled"] is False and client.writes == []
     assert diff["before"]["enabled"] is True and diff["after"]["enabled"] is False
-    action, _, _ = ensure_device(client, {"id": "t1", "state": "absent"}, check_mode=True)
+    action, _device, _diff = ensure_device(client, {"id": "t1", "state": "absent"}, check_mode=True)
     assert action == "deleted" and client.writes == []
 
 
 def test_unchanged_ignores_server_fields_and_organization_order():
     client = FakeClient({"t1": EXISTING})
     spec = {"id": "t1", "display_name": "T1", "template": "dtmi:x;1", "organizations": ["a", "b"], "enabled": True}
-    action, _, _ = ensure_device(client, spec)
+    action, _device, _diff = ensure_device(client, spec)
     assert action == "unchanged" and client.writes == []
 
 
 def test_update_patches_only_the_difference_with_etag():
     client = FakeClient({"t1": EXISTING})
-    action, device, _ = ensure_device(client, {"id": "t1", "display_name": "T1", "enabled": False})
+    action, device, _unused = ensure_device(client, {"id": "t1", "display_name": "T1", "enabled": False})
     assert action == "updated"
     assert client.writes == [("PATCH", "/devices/t1", {"enabled": False, "etag": "e0"})]
     assert device["enabled"] is False
@@ -116,7 +116,7 @@ def test_update_patches_only_the_difference_with_etag():
 
 def test_412_rereads_once_and_retries_only_what_still_differs():
     client = FakeClient({"t1": EXISTING}, fail_patch_with=[IoTCentralError("stale", status=412)])
-    action, device, _ = ensure_device(client, {"id": "t1", "enabled": False})
+    action, device, _unused = ensure_device(client, {"id": "t1", "enabled": False})
     assert action == "updated"
     assert [w[0] for w in client.writes] == ["PATCH", "PATCH"]
     assert device["enabled"] is False
@@ -137,5 +137,5 @@ def test_absent_deletes_and_is_idempotent():
 
 def test_bulk_caller_can_pass_current_state_and_skip_the_get():
     client = FakeClient()
-    action, _, _ = ensure_device(client, {"id": "t1", "enabled": True}, current=dict(EXISTING), current_known=True)
+    action, _device, _diff = ensure_device(client, {"id": "t1", "enabled": True}, current=dict(EXISTING), current_known=True)
     assert action == "unchanged" and client.writes == []

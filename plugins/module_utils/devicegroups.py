@@ -1,0 +1,138 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetops.iotcentral contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Device groups: desired-state logic for the device_group and device_group_info modules.
+
+Also home of :func:`guarded_patch`, the etag-guarded partial update that the enrollment group and
+deployment manifest logic share with device groups.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import (
+    PREVIEW_API_VERSION,
+    IoTCentralClient,
+    IoTCentralError,
+)
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import diff_view, differences
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import with_status
+
+# The spec's DeviceGroupId: pattern ^[a-zA-Z0-9_-]*$, maxLength 255 (an empty id cannot name a resource).
+GROUP_ID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,255}$")
+
+GROUP_FIELDS = (
+    ("display_name", "displayName"),
+    ("description", "description"),
+    ("filter", "filter"),
+    ("organizations", "organizations"),
+)
+DIFF_KEYS = ("id", "displayName", "description", "filter", "organizations")
+
+
+def validate_group_id(group_id, field="id"):
+    if not isinstance(group_id, str) or not GROUP_ID_PATTERN.match(group_id):
+        raise ValueError(
+            "%s %r is not a valid device group id: use 1 to 255 letters, digits, '_' and '-'" % (field, group_id)
+        )
+    return group_id
+
+
+def group_path(group_id, *rest):
+    return IoTCentralClient.path("deviceGroups", group_id, *rest)
+
+
+def desired_group_fields(spec):
+    body = {}
+    for option, field in GROUP_FIELDS:
+        value = spec.get(option)
+        if value is not None:
+            body[field] = value
+    return body
+
+
+def compare_group(desired, current):
+    return differences(desired, current, list_as_set=("organizations",))
+
+
+def get_group(client, group_id):
+    return client.get(group_path(group_id), allow_404=True)
+
+
+def guarded_patch(client, path, delta, current, compare, what, content_type="application/json", api_version=None):
+    """PATCH only ``delta``, carrying the etag of ``current`` (the version the delta was computed against).
+
+    On 412 someone changed the resource in between: read it again and recompute the delta once, so a
+    concurrent change of another field does not fail the task and one of the same field is not
+    overwritten blindly.
+    """
+    body = dict(delta)
+    if current.get("etag"):
+        body["etag"] = current["etag"]
+    try:
+        return client.patch(path, body, api_version=api_version, content_type=content_type)
+    except IoTCentralError as exc:
+        if exc.status != 412:
+            raise
+    fresh = client.get(path, api_version=api_version, allow_404=True)
+    if fresh is None:
+        raise IoTCentralError("%s was deleted while it was being updated" % what, status=404)
+    delta = compare(delta, fresh)
+    if not delta:
+        return fresh
+    body = dict(delta)
+    if fresh.get("etag"):
+        body["etag"] = fresh["etag"]
+    return client.patch(path, body, api_version=api_version, content_type=content_type)
+
+
+def ensure_device_group(client, spec, check_mode=False):
+    """Converge one device group. Returns ``(action, group, diff)``; action created/updated/deleted/unchanged."""
+    group_id = validate_group_id(spec["id"])
+    state = spec.get("state") or "present"
+    current = get_group(client, group_id)
+
+    if state == "absent":
+        if current is None:
+            return "unchanged", None, diff_view(None, None, DIFF_KEYS)
+        if not check_mode:
+            client.delete(group_path(group_id))
+        return "deleted", None, diff_view(current, None, DIFF_KEYS)
+
+    desired = desired_group_fields(spec)
+    if current is None:
+        missing = [option for option, field in (("display_name", "displayName"), ("filter", "filter")) if field not in desired]
+        if missing:
+            # The service requires both: refusing here names the options instead of a 4xx after the fact.
+            raise ValueError("device group %s does not exist; %s needed to create it" % (group_id, " and ".join(missing)))
+        if check_mode:
+            after = dict(desired, id=group_id)
+            return "created", after, diff_view(None, after, DIFF_KEYS)
+        created = client.put(group_path(group_id), desired)
+        return "created", created, diff_view(None, created, DIFF_KEYS)
+
+    delta = compare_group(desired, current)
+    if not delta:
+        return "unchanged", current, diff_view(current, current, DIFF_KEYS)
+    if check_mode:
+        after = dict(current, **delta)
+        return "updated", after, diff_view(current, after, DIFF_KEYS)
+    updated = guarded_patch(client, group_path(group_id), delta, current, compare_group, "Device group %s" % group_id)
+    return "updated", updated, diff_view(current, updated, DIFF_KEYS)
+
+
+def list_device_groups(client):
+    return list(client.paged("/deviceGroups"))
+
+
+def list_group_members(client, group_id, page_size=None):
+    """Devices of a group (every page), each with its computed status.
+
+    Page size is a preview-only parameter of this operation, so it is only sent with that version.
+    """
+    version = client.list_api_version()
+    params = {}
+    if page_size is not None and version == PREVIEW_API_VERSION:
+        params = client.list_params(page_size=page_size, api_version=version)
+    return [with_status(device) for device in client.paged(group_path(group_id, "devices"), params=params, api_version=version)]
