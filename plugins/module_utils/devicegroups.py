@@ -102,10 +102,11 @@ def ensure_device_group(client, spec, check_mode=False):
 
     desired = desired_group_fields(spec)
     if current is None:
-        missing = [option for option, field in (("display_name", "displayName"), ("filter", "filter")) if field not in desired]
-        if missing:
-            # The service requires both: refusing here names the options instead of a 4xx after the fact.
-            raise ValueError("device group %s does not exist; %s needed to create it" % (group_id, " and ".join(missing)))
+        if "filter" not in desired:
+            # The service requires it: refusing here names the option instead of a 4xx after the fact.
+            raise ValueError("device group %s does not exist; filter is needed to create it" % group_id)
+        # displayName is required by the service too; like a device, a group is named after its id by default.
+        desired.setdefault("displayName", group_id)
         if check_mode:
             after = dict(desired, id=group_id)
             return "created", after, diff_view(None, after, DIFF_KEYS)

@@ -21,7 +21,10 @@ DEVICE_FIELDS = (
     ("enabled", "enabled"),
     ("organizations", "organizations"),
 )
-DIFF_KEYS = ("id", "displayName", "template", "simulated", "enabled", "organizations", "provisioned")
+DIFF_KEYS = ("id", "displayName", "template", "simulated", "enabled", "organizations", "provisioned", "type")
+# The device's "type" list (api-version 2022-10-31-preview) marks IoT Edge devices.
+EDGE_TYPE = "iotEdge"
+EDGE_FEATURE = "IoT Edge device settings (edge, deployment_manifest)"
 
 DEVICE_STATUSES = ("waiting_for_approval", "registered", "provisioned", "blocked")
 
@@ -67,15 +70,28 @@ def desired_fields(spec):
         value = spec.get(option)
         if value is not None:
             body[field] = value
+    if spec.get("edge") is not None:
+        body["type"] = [EDGE_TYPE] if spec["edge"] else []
     return body
 
 
 def compare(desired, current):
-    return differences(desired, current, list_as_set=("organizations",))
+    return differences(desired, current, list_as_set=("organizations", "type"))
 
 
-def get_device(client, device_id):
-    return client.get(device_path(device_id), allow_404=True)
+def device_api_version(client, spec):
+    """The preview version when the spec uses IoT Edge settings (only that version has them), else the client's."""
+    if spec.get("edge") is not None or spec.get("deployment_manifest") is not None:
+        return client.require_preview(EDGE_FEATURE)
+    return None
+
+
+def is_edge_device(device):
+    return EDGE_TYPE in ((device or {}).get("type") or [])
+
+
+def get_device(client, device_id, api_version=None):
+    return client.get(device_path(device_id), api_version=api_version, allow_404=True)
 
 
 def ensure_device(client, spec, check_mode=False, current=None, current_known=False):
@@ -85,15 +101,16 @@ def ensure_device(client, spec, check_mode=False, current=None, current_known=Fa
     ``current``/``current_known`` let a bulk caller pass a device it already listed (saves a GET).
     """
     device_id = validate_device_id(spec["id"])
+    version = device_api_version(client, spec)
     if not current_known:
-        current = get_device(client, device_id)
+        current = get_device(client, device_id, api_version=version)
     state = spec.get("state") or "present"
 
     if state == "absent":
         if current is None:
             return "unchanged", None, diff_view(None, None, DIFF_KEYS)
         if not check_mode:
-            client.delete(device_path(device_id))
+            client.delete(device_path(device_id), api_version=version)
         return "deleted", None, diff_view(current, None, DIFF_KEYS)
 
     desired = desired_fields(spec)
@@ -101,7 +118,7 @@ def ensure_device(client, spec, check_mode=False, current=None, current_known=Fa
         if check_mode:
             after = dict(desired, id=device_id)
             return "created", after, diff_view(None, after, DIFF_KEYS)
-        created = client.put(device_path(device_id), desired)
+        created = client.put(device_path(device_id), desired, api_version=version)
         return "created", created, diff_view(None, created, DIFF_KEYS)
 
     delta = compare(desired, current)
@@ -110,11 +127,11 @@ def ensure_device(client, spec, check_mode=False, current=None, current_known=Fa
     if check_mode:
         after = dict(current, **delta)
         return "updated", after, diff_view(current, after, DIFF_KEYS)
-    updated = patch_device(client, device_id, delta, current)
+    updated = patch_device(client, device_id, delta, current, api_version=version)
     return "updated", updated, diff_view(current, updated, DIFF_KEYS)
 
 
-def patch_device(client, device_id, delta, current):
+def patch_device(client, device_id, delta, current, api_version=None):
     """PATCH only the changed fields, guarded by the etag we compared against.
 
     On 412 (someone changed the device meanwhile) re-read once and re-compare, so a concurrent
@@ -124,11 +141,11 @@ def patch_device(client, device_id, delta, current):
     if current.get("etag"):
         body["etag"] = current["etag"]
     try:
-        return client.patch(device_path(device_id), body)
+        return client.patch(device_path(device_id), body, api_version=api_version)
     except IoTCentralError as exc:
         if exc.status != 412:
             raise
-    fresh = get_device(client, device_id)
+    fresh = get_device(client, device_id, api_version=api_version)
     if fresh is None:
         raise IoTCentralError("Device %s was deleted while it was being updated" % device_id, status=404)
     delta = compare(delta, fresh)
@@ -137,7 +154,7 @@ def patch_device(client, device_id, delta, current):
     body = dict(delta)
     if fresh.get("etag"):
         body["etag"] = fresh["etag"]
-    return client.patch(device_path(device_id), body)
+    return client.patch(device_path(device_id), body, api_version=api_version)
 
 
 def list_devices(client, filter=None, order_by=None, limit=None, page_size=None):  # pylint: disable=redefined-builtin

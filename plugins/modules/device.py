@@ -15,6 +15,9 @@ description:
     that differ from what the user asked for, guarded by its etag; server-generated fields such as C(etag) and
     C(provisioned) are never compared. A second run with the same settings sends no write and reports no change.
   - The device id is checked before any call is made.
+  - O(edge) and O(deployment_manifest) manage IoT Edge devices. They need api-version C(2022-10-31-preview); when
+    either is given the module uses that version, and fails with a message saying so if O(api_version) is pinned to
+    C(2022-07-31).
 author:
   - fleetops engineering (@fleetops)
 extends_documentation_fragment:
@@ -55,6 +58,23 @@ options:
       - Ids of the organizations the device belongs to (IoT Central supports one today). Order is not significant.
     type: list
     elements: str
+  edge:
+    description:
+      - V(true) makes the device an IoT Edge device (the device's C(type) is C([iotEdge])), V(false) a plain IoT
+        device (C(type) empty).
+      - When not given, the type is not compared; IoT Central derives it from the device template of a new device.
+    type: bool
+  deployment_manifest:
+    description:
+      - Id of a deployment manifest stored in the application (see M(fleetops.iotcentral.deployment_manifest)) to
+        assign to this IoT Edge device, with C(POST /devices/{id}/applyDeploymentManifest).
+      - The manifest counts as assigned when the device shows the same manifest id and, when the device shows the
+        manifest content, the same content as the stored manifest has now. So a second run sends nothing, and a
+        run after the stored manifest was edited assigns the new content again.
+      - The manifest must exist, and the device must be an IoT Edge device (O(edge=true), or already C(iotEdge), or
+        created from an IoT Edge template); both are checked before the device is created or changed when known.
+      - Not used with O(state=absent). Leaving it unset never removes a manifest from a device.
+    type: str
   state:
     description:
       - C(present) creates or updates the device, C(absent) deletes it.
@@ -89,6 +109,15 @@ EXAMPLES = r"""
   fleetops.iotcentral.device:
     id: checkout-thermostat
     state: absent
+
+- name: An IoT Edge gateway running the environmental sensor manifest
+  fleetops.iotcentral.device:
+    app: contoso-store
+    api_token: "{{ iotcentral_api_token }}"
+    id: store-gateway-01
+    display_name: Store gateway 01
+    edge: true
+    deployment_manifest: envsensorv1
 """
 
 RETURN = r"""
@@ -130,6 +159,17 @@ device:
       description: Current etag of the device.
       type: str
       sample: eyJoZWFkZXIiOiJcIjI0MDAwYTdkLTAwMDAtMDMwMC0wMDAwLTYxYjgxZDIwMDAwMFwiIn0
+    type:
+      description: Device type; C([iotEdge]) for an IoT Edge device (api-version C(2022-10-31-preview) only).
+      type: list
+      elements: str
+      returned: when the preview api-version is used
+      sample: [iotEdge]
+    deploymentManifest:
+      description: The deployment manifest assigned to the device, as the service shows it (preview only).
+      type: dict
+      returned: when a manifest is assigned and the preview api-version is used
+      sample: {"id": "envsensorv1", "displayName": "Environmental sensor", "data": {"modulesContent": {}}}
     status:
       description:
         - Status as IoT Central's UI shows it, computed from C(enabled) and C(provisioned).
@@ -145,13 +185,14 @@ action:
 """
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import ensure_device, validate_device_id, with_status
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import validate_device_id, with_status
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.manifests import ensure_edge_device
 
 
 def converge(module):
     params = module.params
     validate_device_id(params["id"])
-    action, device, diff = ensure_device(module.client, params, check_mode=module.check_mode)
+    action, device, diff = ensure_edge_device(module.client, params, check_mode=module.check_mode)
     result = {"changed": action != "unchanged", "action": action}
     if params["state"] == "present":
         result["device"] = with_status(device)
@@ -169,6 +210,8 @@ def main():
             simulated=dict(type="bool"),
             enabled=dict(type="bool"),
             organizations=dict(type="list", elements="str"),
+            edge=dict(type="bool"),
+            deployment_manifest=dict(type="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
     )

@@ -35,7 +35,7 @@ options:
     aliases: [group_id]
   display_name:
     description:
-      - Display name of the group. Required to create a group.
+      - Display name of the group. A new group without one is named after its O(id).
     type: str
   description:
     description:

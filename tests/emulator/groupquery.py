@@ -231,11 +231,16 @@ class _Parser:
         return lambda device: (getter(device) == value) == equal
 
 
-@functools.lru_cache(maxsize=256)
 def compile_query(text):
     """Return ``predicate(device_record) -> bool`` for a device group query, or raise :class:`QueryError`."""
     if not isinstance(text, str):
         raise QueryError("the query must be a string", 0)
+    return _compile(text)
+
+
+# Membership is evaluated on every read, so the same few group queries are compiled again and again.
+@functools.lru_cache(maxsize=256)
+def _compile(text):
     return _Parser(text).parse()
 
 

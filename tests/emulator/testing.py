@@ -83,6 +83,9 @@ class ApiClient:
     def delete(self, path, **kwargs):
         return self.request("DELETE", path, **kwargs)
 
+    def post(self, path, **kwargs):
+        return self.request("POST", path, **kwargs)
+
     def list_all(self, path, **kwargs):
         """Follow nextLink until the last page; returns every item."""
         items = []

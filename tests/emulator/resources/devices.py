@@ -5,6 +5,10 @@ Also the test-only ``/__emulator__/seed`` and ``/__emulator__/devices/{id}/provi
 Stored record = the 2022-10-31-preview Device plus ``_keys`` (the symmetric
 keys, stable for the device's life). :func:`render` shapes it per api-version:
 2022-07-31 never shows ``type`` or ``deploymentManifest``.
+
+``POST /devices/{id}/applyDeploymentManifest`` (2022-10-31-preview only) stores
+the manifest as the device's ``deploymentManifest``; only IoT Edge devices
+(``type`` contains ``iotEdge``) take one, others get 422.
 """
 
 import base64
@@ -91,16 +95,26 @@ def _validate_fields(body, preview, partial):
                     index, ", ".join(DEVICE_TYPES), repr(value) if isinstance(value, str) else json_type(value)))
     manifest = body.get("deploymentManifest")
     if manifest is not None:
-        if not isinstance(manifest, dict):
-            raise ApiError(422, "Field 'deploymentManifest' must be an object, not %s." % json_type(manifest))
-        if not isinstance(manifest.get("data"), dict):
-            raise ApiError(422, "Field 'deploymentManifest.data' is required and must be an object.")
-        if "displayName" in manifest and not (isinstance(manifest["displayName"], str) and manifest["displayName"]):
-            raise ApiError(422, "Field 'deploymentManifest.displayName' must be a non-empty string.")
-        if "organizations" in manifest:
-            orgs = manifest["organizations"]
-            if not (isinstance(orgs, list) and len(orgs) == 1 and isinstance(orgs[0], str)):
-                raise ApiError(422, "Field 'deploymentManifest.organizations' must be a list of one string.")
+        validate_manifest(manifest, "deploymentManifest.")
+
+
+def validate_manifest(manifest, prefix="", partial=False):
+    """422 naming the field unless ``manifest`` is a DeploymentManifest (``data`` object, optional
+    non-empty ``displayName``, ``organizations`` of exactly one string). ``partial``: a merge patch,
+    where ``data`` may be absent and ``organizations`` may be null."""
+    if not isinstance(manifest, dict):
+        where = prefix.rstrip(".") or "body"
+        raise ApiError(422, "Field '%s' must be an object, not %s." % (where, json_type(manifest)))
+    if not (partial and "data" not in manifest) and not isinstance(manifest.get("data"), dict):
+        raise ApiError(422, "Field '%sdata' is required and must be an object." % prefix)
+    if "displayName" in manifest and not (isinstance(manifest["displayName"], str) and manifest["displayName"]):
+        raise ApiError(422, "Field '%sdisplayName' must be a non-empty string." % prefix)
+    if "organizations" in manifest and not (partial and manifest["organizations"] is None):
+        orgs = manifest["organizations"]
+        if not (isinstance(orgs, list) and len(orgs) == 1 and isinstance(orgs[0], str)):
+            raise ApiError(422, "Field '%sorganizations' must be a list of one string." % prefix)
+    if "etag" in manifest and manifest["etag"] is not None and not isinstance(manifest["etag"], str):
+        raise ApiError(422, "Field '%setag' must be a string, not %s." % (prefix, json_type(manifest["etag"])))
 
 
 def _check_expand(ctx):
@@ -205,6 +219,20 @@ def register(emulator):
         devices.delete(device["id"])
         return no_content()
 
+    def apply_manifest(ctx):
+        device = get_existing(ctx)
+        body = json_object(ctx.json_body())
+        validate_manifest(body)
+        if "iotEdge" not in (device.get("type") or ()):
+            raise ApiError(422, "Device %r is not an IoT Edge device (its type has no 'iotEdge'); a deployment "
+                                "manifest can only be applied to an IoT Edge device." % device["id"])
+        # id and etag of the request are not kept: the device holds its own copy with a fresh etag.
+        manifest = {name: copy.deepcopy(body[name]) for name in ("displayName", "data", "organizations")
+                    if body.get(name) is not None}
+        manifest["etag"] = store.new_etag()
+        devices.put(device["id"], dict(device, deploymentManifest=manifest, etag=store.new_etag()))
+        return ok(copy.deepcopy(manifest))
+
     def get_credentials(ctx):
         device = get_existing(ctx)
         return ok({"idScope": store.id_scope, "symmetricKey": dict(device["_keys"])})
@@ -216,6 +244,8 @@ def register(emulator):
     router.add("PATCH", "/api/devices/{deviceId}", patch_device)
     router.add("DELETE", "/api/devices/{deviceId}", delete_device)
     router.add("GET", "/api/devices/{deviceId}/credentials", get_credentials)
+    router.add("POST", "/api/devices/{deviceId}/applyDeploymentManifest", apply_manifest,
+               versions=[defaults.PREVIEW_VERSION])
 
     # Test-only endpoints --------------------------------------------------------------
 

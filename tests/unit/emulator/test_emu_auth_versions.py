@@ -128,9 +128,9 @@ def test_unknown_api_version(fresh_emulator, admin_headers, version):
 
 
 def test_preview_only_path_is_404_on_stable_and_501_on_preview(fresh_emulator, admin_headers):
-    # deploymentManifests exists only in 2022-10-31-preview and is not emulated yet.
-    assert_error(get(fresh_emulator, "deploymentManifests", STABLE, admin_headers), 404, "NotFound")
-    assert_error(get(fresh_emulator, "deploymentManifests", PREVIEW, admin_headers), 501, "NotImplemented")
+    # dashboards exists only in 2022-10-31-preview and is not emulated.
+    assert_error(get(fresh_emulator, "dashboards", STABLE, admin_headers), 404, "NotFound")
+    assert_error(get(fresh_emulator, "dashboards", PREVIEW, admin_headers), 501, "NotImplemented")
 
 
 def test_version_restricted_route(fresh_emulator, admin_headers):

@@ -116,7 +116,7 @@ def test_path_segments_are_percent_encoded():
 
 def test_404_allowed_returns_none_otherwise_raises():
     client, _session, _unused = make_client([FakeResponse(404, error_body("NotFound", "no such device")),
-                                FakeResponse(404, error_body("NotFound", "no such device"))])
+                                             FakeResponse(404, error_body("NotFound", "no such device"))])
     assert client.get("/devices/x", allow_404=True) is None
     with pytest.raises(IoTCentralError) as info:
         client.get("/devices/x")
@@ -330,8 +330,8 @@ def test_403_says_the_role_is_not_allowed():
 
 
 def test_non_json_error_body_still_gives_a_message():
-    client, _session, _unused = make_client([FakeResponse(500, text="<html>oops</html>", headers={"x-ms-request-id": "r9"})] +
-                               [FakeResponse(500, text="<html>oops</html>", headers={"x-ms-request-id": "r9"})] * 6)
+    oops = FakeResponse(500, text="<html>oops</html>", headers={"x-ms-request-id": "r9"})
+    client, _session, _unused = make_client([oops] * 7)
     with pytest.raises(IoTCentralError) as info:
         client.get("/devices")
     assert info.value.status == 500 and info.value.request_id == "r9" and "oops" in str(info.value)

@@ -1,0 +1,402 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetops.iotcentral contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: devices
+short_description: Azure IoT Central devices as an Ansible inventory
+version_added: 0.1.0
+description:
+  - Reads the devices of an Azure IoT Central application and makes each one an inventory host.
+  - Devices can be narrowed on the server (O(filter), O(device_groups)) and on the client (O(include), O(exclude)).
+  - Host variables describe the device (id, display name, template, enabled, provisioned, simulated, organizations
+    and the status IoT Central's UI shows); keys and tokens are never read.
+  - Groups come from O(keyed_groups), O(groups) and, with O(device_group_groups), from the application's device groups.
+  - The configuration file name must end with C(iotcentral.yml) or C(iotcentral.yaml).
+  - If the device list cannot be read completely (after the retries of throttled and failed calls), the source fails
+    and adds no host at all. Set C(inventory_unparsed_failed = true) (E(ANSIBLE_INVENTORY_UNPARSED_FAILED)) to make
+    Ansible stop on it instead of warning and going on without these hosts.
+author:
+  - fleetops engineering (@fleetops)
+requirements:
+  - requests
+extends_documentation_fragment:
+  - constructed
+  - inventory_cache
+  - fleetops.iotcentral.connection.plugin
+options:
+  plugin:
+    description: Marks the file as a configuration of this plugin.
+    type: str
+    required: true
+    choices: [fleetops.iotcentral.devices]
+  filter:
+    description:
+      - Server-side filter in the service's OData dialect, for example C(contains(displayName, 'Thermostat') and enabled eq true).
+      - Operators C(eq ne lt le gt ge), C(and), C(or), parentheses and C(contains(field, 'text')), over C(id), C(displayName),
+        C(enabled), C(provisioned), C(simulated), C(template) and C(scopes) (organization).
+      - Sent as C(filter) with api-version C(2022-10-31-preview), or as C($filter) when O(api_version=2022-07-31) is pinned.
+      - May be a Jinja template (evaluated once, with extra vars and lookups).
+    type: str
+  order_by:
+    description:
+      - Server-side order of the device list. The service supports C(displayName), C(displayName asc) and C(displayName desc).
+      - Without it devices come in the service's order (by id).
+    type: str
+  page_size:
+    description:
+      - Devices per page when listing (1 to 100). The service answers at most 100, so the default reads a fleet in the
+        fewest calls.
+    type: int
+    default: 100
+  device_groups:
+    description:
+      - Only devices that are members of at least one of these IoT Central device groups, given by id.
+      - Combined with O(filter) or O(order_by), the device list is read with them and then restricted to the
+        members; otherwise the members of the groups are the device list.
+      - Entries may be Jinja templates.
+    type: list
+    elements: str
+    default: []
+  device_group_groups:
+    description:
+      - Make every device group of the application an Ansible group of its members (the members that are hosts of
+        this inventory), named O(device_group_prefix) followed by the group's display name or id
+        (see O(device_group_group_names)), with characters that are invalid in group names replaced by C(_).
+      - Also sets the host variable C(device_groups) (with O(hostvars_prefix)) to the ids of the device's groups.
+      - Costs one call per device group (plus paging), made O(device_group_concurrency) at a time.
+    type: bool
+    default: false
+  device_group_prefix:
+    description: Prefix of the group names made by O(device_group_groups).
+    type: str
+    default: device_group_
+  device_group_group_names:
+    description: What O(device_group_groups) names each group after, the device group's C(displayName) or its C(id).
+    type: str
+    choices: [displayName, id]
+    default: displayName
+  device_group_concurrency:
+    description:
+      - How many device groups' member lists are read at the same time (1 to 20). All calls share one rate limit of
+        20 requests per second, the service's budget for an application.
+    type: int
+    default: 4
+  include:
+    description:
+      - Client-side selection for what the server cannot filter. A device is kept when at least one of these Jinja
+        conditionals is true (every device when the list is empty).
+      - Conditionals see the host variables this plugin sets (with O(hostvars_prefix)), not O(compose) results.
+      - A conditional that cannot be evaluated for a device (for example an undefined variable) fails the source.
+    type: list
+    elements: str
+    default: []
+  exclude:
+    description:
+      - A device is dropped when any of these Jinja conditionals is true. Evaluated after O(include), with the same variables.
+    type: list
+    elements: str
+    default: []
+  hostnames:
+    description:
+      - How a device's hostname is made. Entries are tried in order and the first one giving a non-empty value wins.
+      - An entry is C(id), C(displayName) (or C(display_name)), or a Jinja expression over the host variables,
+        for example C(iotc_display_name | lower | regex_replace('[^a-z0-9]+', '-')).
+      - An expression that fails counts as giving no value, unless O(strict=true).
+      - Two devices that get the same hostname fail the source with a message naming both device ids.
+    type: list
+    elements: str
+    default: [id]
+  hostvars_prefix:
+    description:
+      - Prefix of the host variables set for each device, C(iotc_id), C(iotc_status) and so on by default.
+      - Use an empty string for bare names (C(id), C(display_name), ...).
+    type: str
+    default: iotc_
+notes:
+  - >-
+    Host variables (with the default prefix): C(iotc_id), C(iotc_display_name), C(iotc_template) (null without a
+    template), C(iotc_enabled), C(iotc_provisioned), C(iotc_simulated), C(iotc_organizations) (list),
+    C(iotc_status) (one of C(waiting_for_approval), C(registered), C(provisioned), C(blocked)), C(iotc_type)
+    (C([iotEdge]) for IoT Edge devices; preview API only) and, with O(device_group_groups), C(iotc_device_groups).
+  - >-
+    With O(cache=true) the devices and device group memberships read from the service are cached, never a credential.
+    The cache key is made from the application URL, O(api_version), O(filter), O(order_by), O(page_size), O(device_groups)
+    and O(device_group_groups). Groups, hostnames and host variables are rebuilt from the cache, so a warm cache makes
+    no request. C(ansible-inventory --flush-cache) reads the service again.
+  - >-
+    Options that contain Jinja (O(api_token), O(base_url), O(filter), ...) are templated once when the source is
+    parsed, with extra vars and lookups available; a vault-encrypted O(api_token) works as is.
+seealso:
+  - name: Inventory plugin guide
+    description: Inventory files for common cases, AWX set-up, caching and performance figures.
+    link: https://github.com/fleetops/ansible-collection-iotcentral/blob/main/docs/inventory.md
+"""
+
+EXAMPLES = r"""
+# fleet.iotcentral.yml: every device, grouped by template and status.
+# Connection from IOTCENTRAL_APP (or IOTCENTRAL_BASE_URL) and IOTCENTRAL_API_TOKEN.
+plugin: fleetops.iotcentral.devices
+keyed_groups:
+  - key: iotc_template
+    prefix: template
+  - key: iotc_status
+    prefix: status
+
+# thermostats.iotcentral.yml: enabled thermostats, named after their display name, token from a vault.
+plugin: fleetops.iotcentral.devices
+app: contoso-store
+api_token: "{{ lookup('ansible.builtin.file', 'secrets/iotcentral-token') }}"
+filter: "contains(displayName, 'Thermostat') and enabled eq true"
+hostnames:
+  - iotc_display_name | lower | regex_replace('[^a-z0-9]+', '-')
+  - id
+exclude:
+  - iotc_simulated
+groups:
+  needs_approval: iotc_status == 'waiting_for_approval'
+
+# groups.iotcentral.yml: only two device groups, every device group as an Ansible group, cached for an hour.
+plugin: fleetops.iotcentral.devices
+app: contoso-store
+device_groups:
+  - 475cad48-b7ff-4a09-b51e-1a9021385453
+  - 9e2d2ed8-2bc1-4a5a-9e62-59bc2ef47b70
+device_group_groups: true
+device_group_prefix: dg_
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/iotcentral-inventory
+cache_timeout: 3600
+"""
+
+from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import HAS_REQUESTS, IoTCentralError, normalize_base_url
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import build_client
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.inventory import (
+    InventoryError,
+    assign_hostnames,
+    cache_key,
+    check_options,
+    device_group_groups,
+    fetch_inventory,
+    HOSTVAR_NAMES,
+    host_vars,
+    is_cache_data,
+    memberships,
+    needs_templating,
+    select_devices,
+)
+
+try:
+    # ansible-core 2.19+ never templates data that did not come from a trusted source, such as API answers.
+    from ansible.template import trust_as_template  # noqa: F401 pylint: disable=unused-import
+    HAS_DATA_TAGGING = True
+except ImportError:
+    HAS_DATA_TAGGING = False
+
+if not HAS_DATA_TAGGING:
+    from ansible.utils.unsafe_proxy import wrap_var
+else:
+    def wrap_var(value):
+        return value
+
+CONNECTION_OPTIONS = ("app", "base_url", "api_token", "bearer_token", "api_version", "validate_certs", "ca_path", "timeout")
+SECRET_OPTIONS = ("api_token", "bearer_token")
+TEMPLATED_OPTIONS = ("app", "base_url", "api_token", "bearer_token", "api_version", "ca_path", "filter", "order_by")
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+
+    NAME = "fleetops.iotcentral.devices"
+
+    def __init__(self):
+        super().__init__()
+        self._settings = None
+        self._own_vars = frozenset()
+
+    def verify_file(self, path):
+        if not super().verify_file(path):
+            return False
+        if path.endswith(("iotcentral.yml", "iotcentral.yaml")):
+            return True
+        self.display.vvv("fleetops.iotcentral.devices: skipping %s, the file name must end with iotcentral.yml or iotcentral.yaml"
+                         % path)
+        return False
+
+    # ------------------------------------------------------------------ options
+
+    def _template_option(self, name, value):
+        if not isinstance(value, str) or not self.templar.is_template(value):
+            return value
+        try:
+            return self.templar.template(value)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if name in SECRET_OPTIONS:
+                detail = detail.replace(value, "<%s>" % name)
+            raise AnsibleParserError("%s: cannot template %s: %s" % (self.NAME, name, detail))
+
+    def _read_settings(self):
+        self.templar.available_variables = self._vars or {}
+        settings = {}
+        for name in CONNECTION_OPTIONS + ("filter", "order_by"):
+            value = self.get_option(name)
+            if name in TEMPLATED_OPTIONS:
+                value = self._template_option(name, value)
+            # Vault-encrypted values reach us as a str-like object; the client needs a plain str.
+            settings[name] = str(value) if value is not None and name in TEMPLATED_OPTIONS else value
+        settings["device_groups"] = [str(self._template_option("device_groups", group))
+                                     for group in self.get_option("device_groups") or []]
+        for name in ("page_size", "device_group_groups", "device_group_prefix", "device_group_group_names",
+                     "device_group_concurrency", "include", "exclude", "hostnames", "hostvars_prefix", "strict",
+                     "compose", "groups", "keyed_groups"):
+            settings[name] = self.get_option(name)
+        settings["hostvars_prefix"] = settings["hostvars_prefix"] or ""
+        settings["device_group_prefix"] = settings["device_group_prefix"] or ""
+        settings["include"] = settings["include"] or []
+        settings["exclude"] = settings["exclude"] or []
+        try:
+            check_options(page_size=settings["page_size"], concurrency=settings["device_group_concurrency"],
+                          hostnames=settings["hostnames"], hostvars_prefix=settings["hostvars_prefix"],
+                          device_groups=settings["device_groups"],
+                          group_name_source=settings["device_group_group_names"])
+            settings["base_url"] = normalize_base_url(settings["app"], settings["base_url"])
+            # Built now (it makes no request) so a bad credential or timeout is reported even on a warm cache.
+            settings["client"] = build_client(settings, pool_size=settings["device_group_concurrency"] + 1)
+        except (InventoryError, ValueError) as exc:
+            raise AnsibleParserError("%s: %s" % (self.NAME, exc))
+        return settings
+
+    def get_cache_key(self, path):
+        settings = self._settings
+        return cache_key(self.NAME, settings["base_url"], api_version=settings["api_version"], filter=settings["filter"],
+                         order_by=settings["order_by"], page_size=settings["page_size"],
+                         device_groups=settings["device_groups"], device_group_groups=settings["device_group_groups"])
+
+    # ------------------------------------------------------------------ parse
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path, cache=cache)
+        if not HAS_REQUESTS:
+            raise AnsibleParserError("%s: the requests Python library is required on the controller (pip install requests)"
+                                     % self.NAME)
+        self._read_config_data(path)
+        self._settings = settings = self._read_settings()
+
+        use_cache = self.get_option("cache")
+        data = None
+        if use_cache and cache:
+            key = self.get_cache_key(path)
+            try:
+                data = self._cache[key]
+            except KeyError:
+                data = None
+            if not is_cache_data(data):
+                data = None
+        if data is None:
+            data = self._fetch(settings)
+            if use_cache:
+                self._cache[self.get_cache_key(path)] = data
+        self._populate(data, settings)
+
+    def _fetch(self, settings):
+        client = settings["client"]
+        try:
+            return fetch_inventory(client, filter=settings["filter"], order_by=settings["order_by"],
+                                   page_size=settings["page_size"], device_groups=settings["device_groups"],
+                                   device_group_groups=settings["device_group_groups"],
+                                   concurrency=settings["device_group_concurrency"])
+        except IoTCentralError as exc:
+            raise AnsibleParserError("%s: cannot read the devices of %s, so no host was added: %s"
+                                     % (self.NAME, settings["base_url"], exc))
+        finally:
+            client.close()
+
+    # ------------------------------------------------------------------ building the inventory
+
+    def _compose(self, template, variables, *args, **kwargs):
+        # ansible-core compiles an expression again for every host; for a bare name of one of our own
+        # host variables (plain data, never a template) the value is the answer, at no cost per host.
+        own = self._own_vars
+        if isinstance(template, str):
+            name = template.strip()
+            if name in own and name in variables:
+                return variables[name]
+        return super()._compose(template, variables, *args, **kwargs)
+
+    def _evaluate(self, expression, variables, device_id):
+        try:
+            value = self._compose(expression, variables)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            if self._settings["strict"]:
+                raise InventoryError("hostnames entry %r failed for device %s: %s" % (expression, device_id, exc))
+            return None
+        return value
+
+    def _test(self, condition, variables, device_id):
+        self.templar.available_variables = variables
+        try:
+            if hasattr(self.templar, "evaluate_conditional"):
+                return bool(self.templar.evaluate_conditional(condition))
+            result = self.templar.template("{%% if %s %%} True {%% else %%} False {%% endif %%}" % condition)
+            return str(result).strip() == "True"
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            raise InventoryError("include/exclude condition %r failed for device %s: %s" % (condition, device_id, exc))
+
+    def _plan(self, data, settings):
+        prefix = settings["hostvars_prefix"]
+        groups_of = memberships(data)
+        self._own_vars = frozenset(prefix + name for name in HOSTVAR_NAMES)
+        items = [(record, wrap_var(host_vars(record, prefix, groups_of))) for record in data["devices"]]
+        items = select_devices(items, settings["include"], settings["exclude"], self._test)
+        evaluate = self._evaluate if needs_templating(settings["hostnames"]) else None
+        return assign_hostnames(items, settings["hostnames"], evaluate)
+
+    def _populate(self, data, settings):
+        try:
+            hosts = self._plan(data, settings)
+        except InventoryError as exc:
+            raise AnsibleParserError("%s: %s" % (self.NAME, exc))
+
+        inventory = self.inventory
+        known_hosts = set(inventory.hosts)
+        known_groups = set(inventory.groups)
+        strict = settings["strict"]
+        compose, groups, keyed_groups = settings["compose"], settings["groups"], settings["keyed_groups"]
+        try:
+            for hostname, _record, variables in hosts:
+                inventory.add_host(hostname)
+                host = inventory.get_host(hostname)
+                for name, value in variables.items():
+                    host.set_variable(name, value)
+                if compose:
+                    self._set_composite_vars(compose, variables, hostname, strict=strict)
+                if groups:
+                    self._add_host_to_composed_groups(groups, variables, hostname, strict=strict)
+                if keyed_groups:
+                    self._add_host_to_keyed_groups(keyed_groups, variables, hostname, strict=strict)
+            if settings["device_group_groups"]:
+                hostname_of = dict((record["id"], hostname) for hostname, record, _variables in hosts)
+                made, warnings = device_group_groups(data, settings["device_group_prefix"],
+                                                     settings["device_group_group_names"], self._sanitize_group_name,
+                                                     hostname_of)
+                for warning in warnings:
+                    self.display.warning("%s: %s" % (self.NAME, warning))
+                for group_name, members in made:
+                    group_name = inventory.add_group(group_name)
+                    for hostname in members:
+                        inventory.add_child(group_name, hostname)
+        except Exception as exc:
+            # Never leave half an inventory behind: Ansible keeps whatever a failed source added.
+            for hostname in set(inventory.hosts) - known_hosts:
+                inventory.remove_host(inventory.hosts[hostname])
+            for group_name in set(inventory.groups) - known_groups:
+                inventory.remove_group(inventory.groups[group_name])
+            if isinstance(exc, AnsibleError):
+                raise
+            raise AnsibleParserError("%s: %s" % (self.NAME, exc))

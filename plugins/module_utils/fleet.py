@@ -1,0 +1,454 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetops.iotcentral contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Many devices in one task: validate everything, read the current state in pages, send only the needed writes.
+
+The steps are separate functions so they can be tested without HTTP:
+
+``validate_fleet`` (every item, before any call) -> ``read_current`` (listing pages) -> ``plan_fleet``
+(pure) -> ``apply_plan`` (concurrent writes under the client's shared rate limiter) -> ``fleet_result``.
+``converge_fleet`` runs them in order for the ``device_fleet`` module.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import MAX_PAGE_SIZE, IoTCentralError, RateLimiter
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import (
+    DEVICE_ID_PATTERN,
+    compare,
+    desired_fields,
+    ensure_device,
+    get_device,
+    list_devices,
+)
+
+ITEM_FIELDS = ("id", "display_name", "template", "simulated", "enabled", "organizations", "state")
+DEFAULT_FIELDS = ITEM_FIELDS[1:]
+STATES = ("present", "absent")
+ACTIONS = ("created", "updated", "deleted", "unchanged", "failed")
+
+DEFAULT_CONCURRENCY = 8
+MAX_CONCURRENCY = 64
+DEFAULT_RATE_LIMIT = 20.0
+# Up to this many listed devices that the purge scope listing did not return are read one GET each; more and
+# one listing of the whole application is cheaper on any application of fewer than 100 x this many devices.
+LOOKUP_LIMIT = 20
+DIFF_MAX_DEVICES = 100
+MSG_MAX_FAILURES = 100
+# Errors that are about the connection or the credential, not the device: every further write would fail the same way.
+SYSTEMIC_STATUSES = (None, 401, 403, 429)
+
+# Without spaces, quotes or parentheses a purge_scope cannot be an OData filter: it is a template id.
+TEMPLATE_SCOPE = re.compile(r"^[^\s()']+$")
+
+_TRUE = ("true", "yes", "on", "y", "1")
+_FALSE = ("false", "no", "off", "n", "0")
+
+
+# ----------------------------------------------------------------------------------------- validation
+def _boolean(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise ValueError("must be true or false, got %r" % (value,))
+
+
+def _text(value):
+    # Templated numbers arrive as int with Jinja native types; a display name "42" is still meant as text.
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError("must be a string, got %s" % type(value).__name__)
+
+
+def _string_list(value):
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("must be a list of strings, got %s" % type(value).__name__)
+    for element in value:
+        if not isinstance(element, str):
+            raise ValueError("must be a list of strings, got an element of type %s" % type(element).__name__)
+    return list(value)
+
+
+def _state(value):
+    if value not in STATES:
+        raise ValueError("must be one of %s, got %r" % (", ".join(STATES), value))
+    return value
+
+
+CHECKS = {
+    "display_name": _text,
+    "template": _text,
+    "simulated": _boolean,
+    "enabled": _boolean,
+    "organizations": _string_list,
+    "state": _state,
+}
+
+
+def _check_fields(where, entry, allowed):
+    """Normalized copy of ``entry`` (None for unset fields); raises ValueError naming ``where`` and the field."""
+    if not isinstance(entry, dict):
+        raise ValueError("%s must be a mapping of device fields, got %s" % (where, type(entry).__name__))
+    unknown = sorted(str(key) for key in entry if key not in allowed)
+    if unknown:
+        raise ValueError("%s: unknown field %s; use %s" % (where, ", ".join(repr(key) for key in unknown), ", ".join(allowed)))
+    clean = {}
+    for field in allowed:
+        value = entry.get(field)
+        if value is not None and field in CHECKS:
+            try:
+                value = CHECKS[field](value)
+            except ValueError as exc:
+                raise ValueError("%s: %s %s" % (where, field, exc))
+        clean[field] = value
+    return clean
+
+
+def _item_id(index, item):
+    where = "devices[%d]" % index
+    device_id = item.get("id") if isinstance(item, dict) else None
+    if isinstance(device_id, int) and not isinstance(device_id, bool):
+        device_id = str(device_id)
+    if device_id is None:
+        raise ValueError("%s: id is required" % where)
+    if not isinstance(device_id, str) or not DEVICE_ID_PATTERN.match(device_id):
+        raise ValueError("%s: id %r is not a valid device id: use 1 to 128 letters, digits and '-' "
+                         "(no spaces, dots or underscores)" % (where, device_id))
+    return device_id
+
+
+def validate_fleet(devices, defaults=None, purge=False, purge_scope=None):
+    """Check every item before any call; return the merged specs (defaults applied, state filled in).
+
+    Raises ValueError with one line: the first problem, named by ``devices[index] (id 'x')`` and field, plus
+    how many more items are wrong, so a user fixing a generated list sees the scale of the problem.
+    """
+    if purge and not (purge_scope or "").strip():
+        raise ValueError(
+            "purge=true deletes every device that is not listed, so it needs purge_scope to say which devices it "
+            "may delete: a filter such as \"template eq 'dtmi:contoso:Thermostat;1'\" or a template id. "
+            "Nothing was changed"
+        )
+    if not isinstance(devices, list):
+        raise ValueError("devices must be a list of device specs, got %s" % type(devices).__name__)
+    base = _check_fields("defaults", defaults or {}, DEFAULT_FIELDS)
+
+    errors = []
+    specs = []
+    seen = {}
+    for index, item in enumerate(devices):
+        try:
+            device_id = _item_id(index, item)
+            where = "devices[%d] (id '%s')" % (index, device_id)
+            if device_id in seen:
+                raise ValueError("%s: duplicate id, already given at devices[%d]" % (where, seen[device_id]))
+            seen[device_id] = index
+            spec = _check_fields(where, item, ITEM_FIELDS)
+        except ValueError as exc:
+            errors.append(str(exc))
+            continue
+        spec["id"] = device_id
+        for field in DEFAULT_FIELDS:
+            if spec[field] is None and base[field] is not None:
+                spec[field] = copy.copy(base[field])
+        spec["state"] = spec["state"] or "present"
+        specs.append(spec)
+    if errors:
+        more = " (and %d more invalid items)" % (len(errors) - 1) if len(errors) > 1 else ""
+        raise ValueError("%s%s; nothing was changed" % (errors[0], more))
+    return specs
+
+
+def scope_filter(purge_scope):
+    """The server-side filter for a purge_scope: a template id becomes ``template eq '<id>'``."""
+    scope = (purge_scope or "").strip()
+    if not scope:
+        return None
+    if TEMPLATE_SCOPE.match(scope):
+        return "template eq '%s'" % scope.replace("'", "''")
+    return scope
+
+
+# ----------------------------------------------------------------------------------------- reading
+def _normalized(device):
+    # The API omits an empty organizations list; without this, organizations: [] would be reported as a change forever.
+    if device is not None and device.get("organizations") is None:
+        device = dict(device, organizations=[])
+    return device
+
+
+def _run_pool(function, items, concurrency):
+    """``function(item)`` for every item on ``concurrency`` threads; results in item order."""
+    if not items:
+        return []
+    if concurrency <= 1 or len(items) == 1:
+        return [function(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor  # pylint: disable=import-outside-toplevel
+
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(items))) as pool:
+        return list(pool.map(function, items))
+
+
+def read_current(client, specs, purge=False, purge_scope=None, concurrency=DEFAULT_CONCURRENCY):
+    """Current state of every listed device and, with purge, of every device in the scope.
+
+    Returns ``(current, in_scope)``: ``current`` maps id -> device for the listed devices that exist (and every
+    device read); ``in_scope`` is the list of ids the scope filter returned (None without purge).
+
+    Without purge: one listing of the application, pages of 100 (a device absent from it does not exist).
+    With purge: the scope listing, which a purge needs anyway; listed devices it did not return (new devices,
+    or devices outside the scope) are read one GET each when there are at most LOOKUP_LIMIT of them, otherwise
+    by one listing of the whole application.
+    """
+    if not purge:
+        return dict((d["id"], _normalized(d)) for d in list_devices(client, page_size=MAX_PAGE_SIZE)), None
+    in_scope = list_devices(client, filter=scope_filter(purge_scope), page_size=MAX_PAGE_SIZE)
+    current = dict((d["id"], _normalized(d)) for d in in_scope)
+    missing = [spec["id"] for spec in specs if spec["id"] not in current]
+    if len(missing) > LOOKUP_LIMIT:
+        for device in list_devices(client, page_size=MAX_PAGE_SIZE):
+            current.setdefault(device["id"], _normalized(device))
+    elif missing:
+        for device in _run_pool(lambda device_id: get_device(client, device_id), missing, concurrency):
+            if device is not None:
+                current[device["id"]] = _normalized(device)
+    return current, [d["id"] for d in in_scope]
+
+
+# ----------------------------------------------------------------------------------------- planning
+class Change:
+    """What one device needs: ``action`` is created/updated/deleted/unchanged (planned, past tense like results)."""
+
+    __slots__ = ("id", "action", "spec", "current", "delta", "purge")
+
+    def __init__(self, device_id, action, spec, current, delta=None, purge=False):
+        self.id = device_id
+        self.action = action
+        self.spec = spec
+        self.current = current
+        self.delta = delta or {}
+        self.purge = purge
+
+    def __repr__(self):
+        return "Change(%r, %r, %r)" % (self.id, self.action, self.delta)
+
+
+def plan_device(spec, current):
+    """The change one spec needs against ``current`` (None = the device does not exist)."""
+    if spec["state"] == "absent":
+        return Change(spec["id"], "deleted" if current is not None else "unchanged", spec, current)
+    desired = desired_fields(spec)
+    if current is None:
+        return Change(spec["id"], "created", spec, None, desired)
+    delta = compare(desired, current)
+    return Change(spec["id"], "updated" if delta else "unchanged", spec, current, delta)
+
+
+def plan_fleet(specs, current, in_scope=None):
+    """Changes for the listed devices (in their order), then purges: in scope, not listed, sorted by id."""
+    changes = [plan_device(spec, current.get(spec["id"])) for spec in specs]
+    if in_scope is not None:
+        listed = set(spec["id"] for spec in specs)
+        for device_id in sorted(set(in_scope) - listed):
+            changes.append(Change(device_id, "deleted", {"id": device_id, "state": "absent"}, current[device_id],
+                                  purge=True))
+    return changes
+
+
+# ----------------------------------------------------------------------------------------- applying
+def error_line(error):
+    """One line for an error, without the method and path (the device id already says which device)."""
+    if isinstance(error, IoTCentralError):
+        error = copy.copy(error)
+        error.method = None
+        error.path = None
+    return str(error).replace("\n", " ")
+
+
+class Outcome:
+    __slots__ = ("change", "action", "error", "status")
+
+    def __init__(self, change, action, error=None, status=None):
+        self.change = change
+        self.action = action
+        self.error = error
+        self.status = status
+
+
+def apply_plan(client, changes, check_mode=False, concurrency=DEFAULT_CONCURRENCY):
+    """Send the writes the plan needs, ``concurrency`` at a time; a failing device does not stop the others.
+
+    The client's rate limiter is shared by every thread, so concurrency only hides latency; the request rate
+    stays at the limit. An error that is not about the device (network, credential, role, throttling that
+    outlasted the retries) stops further writes: each would fail the same way, each costing a retry cycle.
+    """
+    outcomes = dict((change.id, Outcome(change, change.action)) for change in changes)
+    todo = [change for change in changes if change.action != "unchanged"]
+    if check_mode or not todo:
+        return [outcomes[change.id] for change in changes]
+
+    stop = {"reason": None}
+    stop_lock = threading.Lock()
+
+    def work(change):
+        with stop_lock:
+            reason = stop["reason"]
+        if reason is not None:
+            return Outcome(change, "failed", "not sent: %s" % reason, None)
+        try:
+            action, _device, _diff = ensure_device(client, change.spec, check_mode=False, current=change.current,
+                                                   current_known=True)
+        except IoTCentralError as exc:
+            line = error_line(exc)
+            if exc.status in SYSTEMIC_STATUSES:
+                with stop_lock:
+                    if stop["reason"] is None:
+                        stop["reason"] = "an earlier write failed with %s" % line
+            return Outcome(change, "failed", line, exc.status)
+        return Outcome(change, action)
+
+    for outcome in _run_pool(work, todo, concurrency):
+        outcomes[outcome.change.id] = outcome
+    return [outcomes[change.id] for change in changes]
+
+
+# ----------------------------------------------------------------------------------------- reporting
+def _fields_text(fields):
+    order = ("displayName", "template", "simulated", "enabled", "organizations")
+    keys = [key for key in order if key in fields] + sorted(key for key in fields if key not in order)
+    return " ".join("%s=%s" % (key, json.dumps(fields[key], sort_keys=True)) for key in keys)
+
+
+def _diff_lines(change):
+    """(before line, after line) for one change; None where the device is absent on that side."""
+    if change.action == "created":
+        return None, "%s: %s" % (change.id, _fields_text(change.delta))
+    if change.action == "deleted":
+        current = change.current or {}
+        shown = dict((key, current[key]) for key in ("displayName", "template") if current.get(key) is not None)
+        note = " (not listed, in purge_scope)" if change.purge else ""
+        return "%s: %s%s" % (change.id, _fields_text(shown), note), None
+    before = dict((key, change.current.get(key)) for key in change.delta)
+    return "%s: %s" % (change.id, _fields_text(before)), "%s: %s" % (change.id, _fields_text(change.delta))
+
+
+def fleet_diff(changes, counts):
+    """A compact diff: one line per changed device and only the fields that change, at most DIFF_MAX_DEVICES.
+
+    Unchanged devices are left out, so a fleet of 10,000 with 3 changes shows 3 lines, not 10,000 devices.
+    """
+    changed = sorted((c for c in changes if c.action in ("created", "updated", "deleted")), key=lambda c: c.id)
+    before, after = [], []
+    for change in changed[:DIFF_MAX_DEVICES]:
+        old, new = _diff_lines(change)
+        if old is not None:
+            before.append(old)
+        if new is not None:
+            after.append(new)
+    if len(changed) > DIFF_MAX_DEVICES:
+        more = "... %d more changed devices not shown (see created, updated, deleted)" % (len(changed) - DIFF_MAX_DEVICES)
+        before.append(more)
+        after.append(more)
+    summary = "%d created, %d updated, %d deleted, %d unchanged" % (
+        counts["created"], counts["updated"], counts["deleted"], counts["unchanged"])
+    return {
+        "before_header": "devices (current)",
+        "after_header": "devices (%s)" % summary,
+        "before": "".join(line + "\n" for line in before),
+        "after": "".join(line + "\n" for line in after),
+    }
+
+
+def fleet_result(outcomes, check_mode=False, diff_mode=False, requests=None):
+    """Counts and ids per action, errors, changed, and ``msg`` naming every failed device (one line each).
+
+    ``failed`` is Ansible's own result flag, hence ``ids`` and ``counts`` rather than a top-level list per action.
+    """
+    ids = dict((action, []) for action in ACTIONS)
+    errors = []
+    for outcome in outcomes:
+        ids[outcome.action].append(outcome.change.id)
+        if outcome.action == "failed":
+            errors.append({"id": outcome.change.id, "action": _VERB[outcome.change.action], "msg": outcome.error,
+                           "status": outcome.status})
+    counts = dict((action, len(ids[action])) for action in ACTIONS)
+    result = {
+        "changed": bool(counts["created"] or counts["updated"] or counts["deleted"]),
+        "ids": ids,
+        "counts": counts,
+        "errors": errors,
+    }
+    if requests is not None:
+        result["requests"] = requests
+    if diff_mode:
+        result["diff"] = fleet_diff([_as_done(outcome) for outcome in outcomes], counts)
+    summary = "%d created, %d updated, %d deleted, %d unchanged, %d failed" % (
+        counts["created"], counts["updated"], counts["deleted"], counts["unchanged"], counts["failed"])
+    if check_mode:
+        summary = "check mode, would be: " + summary
+    if errors:
+        lines = ["%d of %d devices failed (%s):" % (len(errors), len(outcomes), summary)]
+        for error in errors[:MSG_MAX_FAILURES]:
+            lines.append("%s (%s): %s" % (error["id"], error["action"], error["msg"]))
+        if len(errors) > MSG_MAX_FAILURES:
+            lines.append("... and %d more failed devices, listed in 'errors'" % (len(errors) - MSG_MAX_FAILURES))
+        result["msg"] = "\n".join(lines)
+    else:
+        result["msg"] = summary
+    return result
+
+
+_VERB = {"created": "create", "updated": "update", "deleted": "delete", "unchanged": "check"}
+
+
+def _as_done(outcome):
+    """The change as it happened: a failed write changed nothing, a 412 re-read may have found nothing to do."""
+    change = outcome.change
+    if outcome.action == change.action:
+        return change
+    return Change(change.id, outcome.action, change.spec, change.current, change.delta, change.purge)
+
+
+# ----------------------------------------------------------------------------------------- the whole run
+def fleet_rate_limiter(rate):
+    """The limiter for a fleet run: ``rate`` per second, with a burst of half a second's budget.
+
+    A module process starts with no idea what the seconds before it spent of the application's budget (the
+    previous task, another fork). Starting from a full second's burst could meet a service bucket that is not
+    full and be throttled; half a bucket also leaves the service headroom for timing jitter between our
+    clock and its own, so a steady stream at the limit is not throttled either.
+    """
+    return RateLimiter(rate, burst=max(1.0, rate / 2.0)) if rate else None
+
+
+def converge_fleet(client, params, check_mode=False, diff_mode=False):
+    """Validate, read, plan, apply and report; ``params`` are the device_fleet module options."""
+    purge = bool(params.get("purge"))
+    specs = validate_fleet(params.get("devices") or [], params.get("defaults"), purge, params.get("purge_scope"))
+    concurrency = params.get("concurrency") or DEFAULT_CONCURRENCY
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise ValueError("concurrency must be between 1 and %d, got %s" % (MAX_CONCURRENCY, concurrency))
+
+    start = dict(client.stats)
+    current, in_scope = read_current(client, specs, purge, params.get("purge_scope"), concurrency)
+    after_read = dict(client.stats)
+    changes = plan_fleet(specs, current, in_scope if purge else None)
+    outcomes = apply_plan(client, changes, check_mode=check_mode, concurrency=concurrency)
+    end = dict(client.stats)
+    requests = {
+        "reads": after_read["requests"] - start["requests"],
+        "writes": end["requests"] - after_read["requests"],
+        "retries": end["retries"] - start["retries"],
+        "throttled": end["throttled"] - start["throttled"],
+    }
+    return fleet_result(outcomes, check_mode=check_mode, diff_mode=diff_mode, requests=requests)

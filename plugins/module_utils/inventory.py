@@ -1,0 +1,310 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetops.iotcentral contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Ansible-independent half of the ``fleetops.iotcentral.devices`` inventory plugin.
+
+Reading the application (devices, device groups and their members) and turning what was read into
+hosts (host variables, hostnames, include/exclude, device-group groups) live here, so they can be
+unit tested without an inventory, a templar or a network. The plugin only adds templating and the
+Ansible inventory calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import MAX_PAGE_SIZE, IoTCentralError
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.devicegroups import (
+    list_device_groups,
+    list_group_members,
+    validate_group_id,
+)
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import device_status, list_devices
+
+# Bumped whenever the cached structure changes, so an old cache entry is refetched instead of misread.
+CACHE_FORMAT = 1
+
+# What the inventory keeps of a device, in the cache and as host variables. A device listing never
+# carries keys or tokens; deploymentManifest is dropped as well because a manifest's data can hold
+# container registry credentials.
+DEVICE_FIELDS = ("id", "displayName", "template", "enabled", "provisioned", "simulated", "organizations", "type")
+
+# API field -> host variable name (before the prefix).
+HOSTVAR_FIELDS = (
+    ("id", "id"),
+    ("displayName", "display_name"),
+    ("template", "template"),
+    ("enabled", "enabled"),
+    ("provisioned", "provisioned"),
+    ("simulated", "simulated"),
+)
+
+# Every host variable name the plugin sets (before the prefix).
+HOSTVAR_NAMES = tuple(name for _field, name in HOSTVAR_FIELDS) + ("organizations", "status", "type", "device_groups")
+
+# hostnames entries that name a device field; anything else is a Jinja expression.
+HOSTNAME_FIELDS = {"id": "id", "displayName": "displayName", "display_name": "displayName"}
+
+GROUP_NAME_SOURCES = ("displayName", "id")
+MAX_CONCURRENCY = 20
+VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class InventoryError(Exception):
+    """A problem with the options or the data that the user must fix; ``str()`` is one line."""
+
+
+# --------------------------------------------------------------------------- options
+
+
+def check_options(page_size=None, concurrency=None, hostnames=None, hostvars_prefix="", device_groups=None,
+                  group_name_source="displayName"):
+    """Raise InventoryError naming the first option with a value the plugin cannot use."""
+    if page_size is not None and not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InventoryError("page_size must be between 1 and %d, not %s" % (MAX_PAGE_SIZE, page_size))
+    if concurrency is not None and not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise InventoryError("device_group_concurrency must be between 1 and %d, not %s" % (MAX_CONCURRENCY, concurrency))
+    if hostnames is not None:
+        if not hostnames:
+            raise InventoryError("hostnames must list at least one entry, for example [id]")
+        for entry in hostnames:
+            if not isinstance(entry, str) or not entry.strip():
+                raise InventoryError("hostnames entries must be non-empty strings (id, displayName or a Jinja expression), not %r"
+                                     % (entry,))
+    if hostvars_prefix and not VARIABLE_NAME.match(hostvars_prefix):
+        raise InventoryError("hostvars_prefix %r would not make valid variable names: use letters, digits and '_', "
+                             "not starting with a digit" % (hostvars_prefix,))
+    for group_id in device_groups or ():
+        try:
+            validate_group_id(group_id, field="device_groups entry")
+        except ValueError as exc:
+            raise InventoryError(str(exc))
+    if group_name_source not in GROUP_NAME_SOURCES:
+        raise InventoryError("device_group_group_names must be one of %s, not %r"
+                             % (", ".join(GROUP_NAME_SOURCES), group_name_source))
+
+
+def cache_key(plugin_name, base_url, api_version=None, filter=None, order_by=None, page_size=None,  # pylint: disable=redefined-builtin
+              device_groups=None, device_group_groups=False):
+    """Cache key of one query: the application and what is asked of it, never the credential.
+
+    Options that only shape the inventory (hostnames, include/exclude, constructed groups) are not
+    part of it, so changing them rebuilds the inventory from the cache.
+    """
+    material = json.dumps({
+        "base_url": base_url,
+        "api_version": api_version,
+        "filter": filter,
+        "order_by": order_by,
+        "page_size": page_size,
+        "device_groups": list(device_groups or ()),
+        "device_group_groups": bool(device_group_groups),
+        "format": CACHE_FORMAT,
+    }, sort_keys=True)
+    return "%s_%s" % (plugin_name.replace(".", "_"), hashlib.sha256(material.encode("utf-8")).hexdigest()[:32])
+
+
+# --------------------------------------------------------------------------- reading the application
+
+
+def device_record(device):
+    record = {}
+    for field in DEVICE_FIELDS:
+        if field in device:
+            value = device[field]
+            record[field] = list(value) if isinstance(value, list) else value
+    return record
+
+
+def _group_members(client, group_id, page_size, asked):
+    try:
+        return list_group_members(client, group_id, page_size=page_size)
+    except IoTCentralError as exc:
+        if exc.status != 404:
+            raise
+        if asked:
+            message = "device_groups: device group %r does not exist in this application" % group_id
+        else:
+            message = "device group %r was deleted while the inventory was being read; run it again" % group_id
+        raise IoTCentralError(message, status=exc.status, code=exc.code, request_id=exc.request_id)
+
+
+def fetch_inventory(client, filter=None, order_by=None, page_size=None, device_groups=None,  # pylint: disable=redefined-builtin
+                    device_group_groups=False, concurrency=4):
+    """Everything the inventory needs from the application, as JSON-ready data for the cache.
+
+    ``{"format", "devices": [record], "deviceGroups": [{"id", "displayName", "members": [device id]}] or None}``.
+    Member lists of device groups are read in parallel (at most ``concurrency`` at a time) while the
+    device list is paged in the calling thread; the client's shared rate limiter keeps the total within
+    the service's budget. Any failure raises: a partial result is never returned.
+    """
+    asked = list(dict.fromkeys(device_groups or ()))
+    all_groups = None
+    if device_group_groups:
+        all_groups = [{"id": group["id"], "displayName": group.get("displayName") or group["id"]}
+                      for group in list_device_groups(client)]
+    wanted = list(asked)
+    for group in all_groups or ():
+        if group["id"] not in asked:
+            wanted.append(group["id"])
+
+    # Without a server-side filter or order, the members of the asked groups are the device list itself.
+    list_all = not asked or bool(filter) or bool(order_by)
+    members = {}
+    listed = None
+    if wanted:
+        asked_set = set(asked)
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(wanted)),
+                                thread_name_prefix="iotc-inventory") as pool:
+            futures = [(group_id, pool.submit(_group_members, client, group_id, page_size, group_id in asked_set))
+                       for group_id in wanted]
+            try:
+                if list_all:
+                    listed = list_devices(client, filter=filter, order_by=order_by, page_size=page_size)
+                for group_id, future in futures:
+                    members[group_id] = future.result()
+            except BaseException:
+                for _group_id, future in futures:
+                    future.cancel()
+                raise
+    else:
+        listed = list_devices(client, filter=filter, order_by=order_by, page_size=page_size)
+
+    if list_all:
+        devices = [device_record(device) for device in listed]
+        if asked:
+            keep = set(device["id"] for group_id in asked for device in members[group_id])
+            devices = [device for device in devices if device["id"] in keep]
+    else:
+        by_id = {}
+        for group_id in asked:
+            for device in members[group_id]:
+                if device["id"] not in by_id:
+                    by_id[device["id"]] = device_record(device)
+        devices = list(by_id.values())
+
+    groups = None
+    if all_groups is not None:
+        groups = [dict(group, members=[device["id"] for device in members[group["id"]]]) for group in all_groups]
+    return {"format": CACHE_FORMAT, "devices": devices, "deviceGroups": groups}
+
+
+def is_cache_data(data):
+    return (isinstance(data, dict) and data.get("format") == CACHE_FORMAT and isinstance(data.get("devices"), list)
+            and (data.get("deviceGroups") is None or isinstance(data.get("deviceGroups"), list)))
+
+
+# --------------------------------------------------------------------------- from data to hosts
+
+
+def memberships(data):
+    """Device id -> ids of the device groups it belongs to, or None when device groups were not read."""
+    groups = data.get("deviceGroups")
+    if groups is None:
+        return None
+    result = {}
+    for group in groups:
+        for device_id in group["members"]:
+            result.setdefault(device_id, []).append(group["id"])
+    return result
+
+
+def host_vars(record, prefix="", groups_of=None):
+    """Host variables of one device. ``groups_of`` (from :func:`memberships`) adds ``device_groups``."""
+    result = {}
+    for field, name in HOSTVAR_FIELDS:
+        result[prefix + name] = record.get(field)
+    result[prefix + "organizations"] = list(record.get("organizations") or [])
+    result[prefix + "status"] = device_status(record)
+    # The stable api-version never reports type; an empty list there means "not known", not "not IoT Edge".
+    result[prefix + "type"] = list(record.get("type") or [])
+    if groups_of is not None:
+        result[prefix + "device_groups"] = list(groups_of.get(record["id"], []))
+    return result
+
+
+def needs_templating(hostnames):
+    return any(entry not in HOSTNAME_FIELDS for entry in hostnames)
+
+
+def select_devices(items, include, exclude, test):
+    """Keep ``(record, hostvars)`` items that match any ``include`` (all when empty) and no ``exclude``.
+
+    ``test(condition, hostvars, device_id) -> bool`` evaluates one condition.
+    """
+    if not include and not exclude:
+        return list(items)
+    kept = []
+    for record, variables in items:
+        if include and not any(test(condition, variables, record["id"]) for condition in include):
+            continue
+        if any(test(condition, variables, record["id"]) for condition in exclude):
+            continue
+        kept.append((record, variables))
+    return kept
+
+
+def _name_from(value, entry, device_id):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise InventoryError("hostnames entry %r gave a %s for device %s; it must give a string"
+                             % (entry, type(value).__name__, device_id))
+    text = str(value).strip()
+    return text or None
+
+
+def assign_hostnames(items, hostnames, evaluate=None):
+    """``[(hostname, record, hostvars)]``; the first entry of ``hostnames`` giving a non-empty name wins.
+
+    ``evaluate(expression, hostvars, device_id)`` computes a Jinja entry (None when it has no value).
+    Two devices with one hostname is an error naming both, never a silent merge of two hosts.
+    """
+    owners = {}
+    result = []
+    for record, variables in items:
+        name = None
+        for entry in hostnames:
+            field = HOSTNAME_FIELDS.get(entry)
+            value = record.get(field) if field else evaluate(entry, variables, record["id"])
+            name = _name_from(value, entry, record["id"])
+            if name is not None:
+                break
+        if name is None:
+            raise InventoryError("device %s: no hostnames entry (%s) gave a non-empty name; end the list with id"
+                                 % (record["id"], ", ".join(hostnames)))
+        if name in owners:
+            raise InventoryError("hostname collision: devices %s and %s both get the hostname %r from hostnames (%s); "
+                                 "each device needs its own name, for example list id first or include the id in the expression"
+                                 % (owners[name], record["id"], name, ", ".join(hostnames)))
+        owners[name] = record["id"]
+        result.append((name, record, variables))
+    return result
+
+
+def device_group_groups(data, prefix, source, sanitize, hostname_of):
+    """``([(ansible group name, [hostnames])], [warning])`` for every device group that was read.
+
+    Members that are not hosts of this inventory (filtered out) are left out; a group whose name is
+    taken by another device group merges into it, with a warning naming both.
+    """
+    groups = []
+    index = {}
+    warnings = []
+    for group in data.get("deviceGroups") or ():
+        label = group.get(source) or group["id"]
+        name = sanitize(prefix + label)
+        hosts = [hostname_of[device_id] for device_id in group["members"] if device_id in hostname_of]
+        if name in index:
+            position, first_id = index[name]
+            warnings.append("device groups %s and %s both map to the Ansible group %r; their members are merged"
+                            % (first_id, group["id"], name))
+            known = groups[position][1]
+            known.extend(host for host in hosts if host not in known)
+            continue
+        index[name] = (len(groups), group["id"])
+        groups.append((name, hosts))
+    return groups, warnings

@@ -1,0 +1,361 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: fleetops.iotcentral contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: device_fleet
+short_description: Converge many devices of an Azure IoT Central application in one task
+version_added: 0.1.0
+description:
+  - Makes a list of IoT Central devices match the given settings in one task, idempotently, and optionally deletes
+    the devices of a given scope that are not listed (O(purge)).
+  - Every item is checked before any call is made (ids, field names and types, duplicate ids); one wrong item fails
+    the task with one line naming its index, id and field, and nothing is changed.
+  - The current state is read with listing calls (pages of 100 devices), not one C(GET) per device. Then only the
+    needed writes are sent, O(concurrency) at a time, under one rate limiter shared by every thread
+    (O(rate_limit) requests per second). Each device is handled like M(fleetops.iotcentral.device) handles it
+    (C(PUT) to create, C(PATCH) of the differing fields guarded by the etag to update, C(DELETE)).
+  - A second run with the same settings sends no write, only the listing requests, and reports no change.
+  - A device that fails does not stop the others. The task then fails at the end, after every other device was
+    handled, with one line per failed device in C(msg). An error that is not about one device (network,
+    credential, role, throttling that outlasted the retries) stops the writes not sent yet, since each would fail
+    the same way.
+author:
+  - fleetops engineering (@fleetops)
+extends_documentation_fragment:
+  - fleetops.iotcentral.connection
+attributes:
+  check_mode:
+    support: full
+    details: The current state is read (listing requests) and no write is sent.
+  diff_mode:
+    support: full
+    details:
+      - One line per device that changes, with only the fields that change, at most 100 devices (the rest are
+        counted). Unchanged devices are not shown.
+options:
+  devices:
+    description:
+      - The devices to converge. Each item has the fields of M(fleetops.iotcentral.device).
+      - A field an item does not set (or sets to V(null)) is taken from O(defaults); a field set nowhere is not
+        managed (an existing device keeps its value).
+      - Ids must be unique in the list.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      id:
+        description:
+          - Device id. Letters, digits and C(-), at most 128 characters.
+        type: str
+        required: true
+      display_name:
+        description:
+          - Display name shown in IoT Central. When a device is created without one, IoT Central uses the id.
+        type: str
+      template:
+        description:
+          - Id of the device template the device uses, for example C(dtmi:contoso:Thermostat;1).
+          - The template must be published in the application; the service refuses unknown templates.
+        type: str
+      simulated:
+        description:
+          - Whether IoT Central simulates the device.
+        type: bool
+      enabled:
+        description:
+          - Whether the device may connect. V(false) blocks the device.
+        type: bool
+      organizations:
+        description:
+          - Ids of the organizations the device belongs to (IoT Central supports one today). Order is not
+            significant; V([]) removes the device from its organization.
+        type: list
+        elements: str
+      state:
+        description:
+          - V(present) creates or updates the device, V(absent) deletes it.
+          - When neither the item nor O(defaults) sets it, V(present).
+        type: str
+        choices: [present, absent]
+  defaults:
+    description:
+      - Fields applied to every item of O(devices) that does not set them. Same fields as the items, except C(id).
+    type: dict
+    suboptions:
+      display_name:
+        description:
+          - Display name for every device that has none in its item (rarely useful, since names are usually per device).
+        type: str
+      template:
+        description:
+          - Device template id.
+        type: str
+      simulated:
+        description:
+          - Whether the devices are simulated.
+        type: bool
+      enabled:
+        description:
+          - Whether the devices may connect.
+        type: bool
+      organizations:
+        description:
+          - Organization ids.
+        type: list
+        elements: str
+      state:
+        description:
+          - V(present) or V(absent).
+        type: str
+        choices: [present, absent]
+  purge:
+    description:
+      - Also delete the devices found in O(purge_scope) that are not in O(devices).
+      - Refused without O(purge_scope), so that a purge can never reach the whole application by accident.
+    type: bool
+    default: false
+  purge_scope:
+    description:
+      - Which devices O(purge) may delete, as a server-side filter of the devices list, for example
+        C(template eq 'dtmi:contoso:Thermostat;1') or C(contains(displayName, 'store-12')) (the filter syntax of the
+        REST API's devices list).
+      - A value without spaces, quotes or parentheses is a device template id, short for
+        C(template eq '<value>').
+      - Ignored when O(purge=false).
+      - With O(purge), the scope is listed first. Listed devices it does not return (new devices, devices outside
+        the scope) are read one C(GET) each when there are at most 20 of them, otherwise with one listing of the
+        whole application.
+    type: str
+  concurrency:
+    description:
+      - How many writes are in flight at once (1 to 64). Concurrency hides the latency of each call; the request
+        rate stays bounded by O(rate_limit).
+    type: int
+    default: 8
+  rate_limit:
+    description:
+      - Requests per second this task may send; shared by all its threads, with a burst of half a second's worth.
+      - The service allows 20 requests per second per application, shared by every client. When several tasks
+        or forks work on the same application at the same time, give each a share (for example V(10) each for
+        two), so they do not throttle each other.
+      - V(0) turns the client-side limit off (for test emulators); throttled calls are still retried with backoff.
+    type: float
+    default: 20
+notes:
+  - The result lists every device id; for fleets of many thousands of devices consider O(ansible.builtin.no_log)
+    or not registering it when only the counts matter.
+seealso:
+  - module: fleetops.iotcentral.device
+  - module: fleetops.iotcentral.device_info
+"""
+
+EXAMPLES = r"""
+- name: Converge the store's thermostats
+  fleetops.iotcentral.device_fleet:
+    app: contoso-store
+    api_token: "{{ iotcentral_api_token }}"
+    defaults:
+      template: "dtmi:contoso:Thermostat;1"
+      simulated: true
+    devices:
+      - id: checkout-thermostat
+        display_name: Checkout thermostat
+      - id: storage-thermostat
+        display_name: Storage thermostat
+        enabled: false
+      - id: old-thermostat
+        state: absent
+
+- name: 200 generated sensors; delete any other thermostat (connection settings from module_defaults)
+  fleetops.iotcentral.device_fleet:
+    defaults:
+      template: "dtmi:contoso:Thermostat;1"
+      simulated: true
+    devices: "{{ sensors }}"
+    purge: true
+    purge_scope: "dtmi:contoso:Thermostat;1"
+  vars:
+    # [{id: sensor-0001, display_name: Sensor 1}, ...]
+    sensors: >-
+      {% set ns = namespace(items=[]) %}{% for n in range(1, 201) %}{% set ns.items = ns.items +
+      [{'id': 'sensor-%04d' % n, 'display_name': 'Sensor %d' % n}] %}{% endfor %}{{ ns.items }}
+
+- name: Two fleets at once on one application, each with half of the request budget
+  fleetops.iotcentral.device_fleet:
+    devices: "{{ fleet_devices }}"
+    rate_limit: 10
+  async: 600
+  poll: 0
+  register: fleet_job
+
+- name: Preview the changes without making them
+  fleetops.iotcentral.device_fleet:
+    devices: "{{ fleet_devices }}"
+  check_mode: true
+  diff: true
+  register: fleet_plan
+
+- name: Show what would change
+  ansible.builtin.debug:
+    msg: "{{ fleet_plan.counts }}"
+"""
+
+RETURN = r"""
+counts:
+  description: How many devices ended in each state. In check mode, what would happen.
+  returned: always
+  type: dict
+  contains:
+    created:
+      description: Devices created.
+      type: int
+      sample: 997
+    updated:
+      description: Devices updated.
+      type: int
+      sample: 1
+    deleted:
+      description: Devices deleted (state absent, or purged).
+      type: int
+      sample: 2
+    unchanged:
+      description: Devices that already matched (or were already absent).
+      type: int
+      sample: 0
+    failed:
+      description: Devices whose write failed or was not sent.
+      type: int
+      sample: 0
+  sample: {created: 997, updated: 1, deleted: 2, unchanged: 0, failed: 0}
+ids:
+  description: The device ids in each state, listed devices in their order, purged ones after them.
+  returned: always
+  type: dict
+  contains:
+    created:
+      description: Ids of the devices created.
+      type: list
+      elements: str
+    updated:
+      description: Ids of the devices updated.
+      type: list
+      elements: str
+    deleted:
+      description: Ids of the devices deleted.
+      type: list
+      elements: str
+    unchanged:
+      description: Ids of the devices left as they were.
+      type: list
+      elements: str
+    failed:
+      description: Ids of the devices that failed.
+      type: list
+      elements: str
+  sample: {created: [sensor-0001], updated: [], deleted: [old-thermostat], unchanged: [sensor-0002], failed: []}
+errors:
+  description: One entry per failed device.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Device id.
+      type: str
+      sample: sensor-0003
+    action:
+      description: What was attempted.
+      type: str
+      choices: [create, update, delete]
+      sample: create
+    msg:
+      description: The error, one line.
+      type: str
+      sample: "HTTP 422 UnprocessableEntity: Device template 'dtmi:contoso:Nope;1' does not exist (requestId 4b1e...)"
+    status:
+      description: HTTP status of the failed call; null when no response arrived or the write was not sent.
+      type: int
+      sample: 422
+  sample: []
+requests:
+  description:
+    - Requests this task sent, counting retries. C(reads) are those of the reading step (listing pages and
+      lookups), C(writes) those of the writing step.
+  returned: always
+  type: dict
+  contains:
+    reads:
+      description: Requests sent to read the current state.
+      type: int
+      sample: 10
+    writes:
+      description: Requests sent to make the changes (including a re-read after an etag conflict).
+      type: int
+      sample: 1000
+    retries:
+      description: Requests that were retries of a throttled or transiently failed call.
+      type: int
+      sample: 0
+    throttled:
+      description: HTTP 429 answers received.
+      type: int
+      sample: 0
+  sample: {reads: 10, writes: 1000, retries: 0, throttled: 0}
+msg:
+  description: A one-line summary, or when devices failed, a summary line and then one line per failed device.
+  returned: always
+  type: str
+  sample: 997 created, 1 updated, 2 deleted, 0 unchanged, 0 failed
+"""
+
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralError
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.fleet import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_RATE_LIMIT,
+    MAX_CONCURRENCY,
+    converge_fleet,
+    fleet_rate_limiter,
+)
+
+
+def main():
+    module = IoTCentralModule(
+        argument_spec=dict(
+            devices=dict(type="list", elements="dict", required=True),
+            defaults=dict(type="dict"),
+            purge=dict(type="bool", default=False),
+            purge_scope=dict(type="str"),
+            concurrency=dict(type="int", default=DEFAULT_CONCURRENCY),
+            rate_limit=dict(type="float", default=DEFAULT_RATE_LIMIT),
+        ),
+    )
+    params = module.params
+    if not 1 <= params["concurrency"] <= MAX_CONCURRENCY:
+        module.fail("concurrency must be between 1 and %d, got %d" % (MAX_CONCURRENCY, params["concurrency"]))
+    if params["rate_limit"] < 0:
+        module.fail("rate_limit must be 0 (no client-side limit) or a positive number of requests per second")
+
+    client = module.client_for(rate_limit=0, pool_size=params["concurrency"])
+    client.rate_limiter = fleet_rate_limiter(params["rate_limit"])
+
+    error = None
+    result = None
+    try:
+        result = converge_fleet(client, params, check_mode=module.check_mode, diff_mode=module.diff_mode)
+    except (IoTCentralError, ValueError) as exc:
+        error = exc
+    # Outside the except block, so ansible-core does not attach the handled exception's traceback.
+    if error is not None:
+        module.fail_from_error(error)
+    if result["errors"]:
+        module.fail(**result)
+    module.exit(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: fleetops.iotcentral contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: x509_certificate_info
+short_description: Get the X.509 certificates of an IoT Central enrollment group
+version_added: 0.1.0
+description:
+  - Returns, for the primary and the secondary entry of an X.509 enrollment group, whether a certificate is set,
+    its SHA-1 thumbprint and whether it is verified.
+  - The result is empty when the group does not exist or does not use X.509 attestation.
+author:
+  - fleetops engineering (@fleetops)
+extends_documentation_fragment:
+  - fleetops.iotcentral.connection
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads.
+  diff_mode:
+    support: none
+options:
+  enrollment_group:
+    description:
+      - Id of the enrollment group.
+    type: str
+    required: true
+    aliases: [group_id]
+  entry:
+    description:
+      - Only this entry. Both when not set.
+    type: str
+    choices: [primary, secondary]
+seealso:
+  - module: fleetops.iotcentral.x509_certificate
+"""
+
+EXAMPLES = r"""
+- name: Certificates of the gateways group
+  fleetops.iotcentral.x509_certificate_info:
+    app: contoso-store
+    api_token: "{{ iotcentral_api_token }}"
+    enrollment_group: gateways-x509
+  register: gateway_certs
+
+- name: Fail when the primary certificate is missing or not verified
+  ansible.builtin.assert:
+    that:
+      - gateway_certs.certificates.primary is not none
+      - gateway_certs.certificates.primary.verified
+"""
+
+RETURN = r"""
+certificates:
+  description:
+    - One key per entry (V(primary), V(secondary)), each V(null) when the entry holds no certificate.
+    - Empty when the group does not exist or does not use X.509 attestation.
+  returned: always
+  type: dict
+  sample:
+    primary:
+      verified: true
+      sha1Thumbprint: 644543467786B60C14DFE6B7C968A1990CF63EAC
+      info:
+        sha1Thumbprint: 644543467786B60C14DFE6B7C968A1990CF63EAC
+      etag: IjE3MDAwODNhLTAwMDAtMDcwMC0wMDAwLTYyNjFmNzk0MDAwMCI=
+    secondary: null
+  contains:
+    primary:
+      description: The primary entry, as the API returns it without the certificate body, plus C(sha1Thumbprint).
+      type: dict
+      returned: when the group uses X.509 attestation
+      contains:
+        verified:
+          description: Whether the certificate is verified.
+          type: bool
+          sample: true
+        sha1Thumbprint:
+          description: SHA-1 thumbprint of the certificate (upper-case hex), copied from C(info.sha1Thumbprint).
+          type: str
+          sample: 644543467786B60C14DFE6B7C968A1990CF63EAC
+        info:
+          description: Information about the certificate as the API returns it.
+          type: dict
+        etag:
+          description: Etag of the entry.
+          type: str
+    secondary:
+      description: The secondary entry, like RV(certificates.primary).
+      type: dict
+      returned: when the group uses X.509 attestation
+"""
+
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.certificates import ENTRIES, read_certificates
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
+
+
+def read(module):
+    params = module.params
+    entries = (params["entry"],) if params["entry"] else ENTRIES
+    return {"changed": False, "certificates": read_certificates(module.client, params["enrollment_group"], entries)}
+
+
+def main():
+    module = IoTCentralModule(
+        argument_spec=dict(
+            enrollment_group=dict(type="str", required=True, aliases=["group_id"]),
+            entry=dict(type="str", choices=["primary", "secondary"]),
+        ),
+    )
+    module.run(read, module)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""Shared plumbing for the benchmarks: an emulator enforcing the service's rate limit, ansible-playbook runs,
+and one printed row per measurement.
+
+Benchmarks print figures and never assert times: machines differ, and a number that drifts is a finding to
+read in context, not a test failure. They exit non-zero only when a run itself fails (a playbook error).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parents[1]
+TESTS = REPO / "tests"
+PLAYBOOKS = BENCH_DIR / "playbooks"
+BIN = Path(sys.executable).parent
+SERVICE_RATE = 20.0
+TEMPLATE = "dtmi:contoso:Thermostat;1"
+
+for _entry in (str(TESTS), str(REPO / ".build" / "dev")):
+    if _entry not in sys.path:
+        sys.path.insert(0, _entry)
+
+
+def ensure_dev_tree():
+    """The symlinked collections tree ansible-playbook loads the collection from (as tests/conftest.py makes it)."""
+    link = REPO / ".build" / "dev" / "ansible_collections" / "fleetops" / "iotcentral"
+    if not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.symlink(str(REPO), str(link))
+        except FileExistsError:
+            pass
+    return REPO / ".build" / "dev"
+
+
+def machine():
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    ansible = subprocess.run([str(BIN / "ansible"), "--version"], capture_output=True, text=True, check=False)
+    core = ansible.stdout.splitlines()[0].strip() if ansible.stdout else "ansible-core ?"
+    return "nproc %d, %s, Python %s, %s" % (os.cpu_count() or 0, cpu, platform.python_version(), core)
+
+
+class Emulator:
+    """An in-process emulator enforcing ``rate_limit`` requests per second, as the service does."""
+
+    def __init__(self, rate_limit=SERVICE_RATE):
+        from emulator.server import start_emulator  # pylint: disable=import-outside-toplevel
+
+        self.handle = start_emulator(port=0, rate_limit=rate_limit)
+        self.base_url = self.handle.base_url
+        self.session = requests.Session()
+
+    def stats(self):
+        return self.session.get(self.base_url + "/__emulator__/stats", timeout=30).json()
+
+    def reset_stats(self):
+        self.session.post(self.base_url + "/__emulator__/stats/reset", timeout=30).raise_for_status()
+
+    def reset(self):
+        self.session.post(self.base_url + "/__emulator__/reset", timeout=30).raise_for_status()
+        self.reset_stats()
+
+    def seed(self, count, **fields):
+        body = dict(fields, count=count)
+        resp = self.session.post(self.base_url + "/__emulator__/seed", json=body, timeout=300)
+        resp.raise_for_status()
+        return resp.json()
+
+    def device_count(self):
+        return len(self.handle.store.collection("devices"))
+
+    def stop(self):
+        self.handle.stop()
+
+
+class Playbook:
+    """Runs ansible-playbook against an emulator; the device list goes in a JSON extra-vars file."""
+
+    def __init__(self, emulator):
+        from emulator.defaults import ADMIN_TOKEN  # pylint: disable=import-outside-toplevel
+
+        self.emulator = emulator
+        self.env = dict(os.environ)
+        self.env.update({
+            "ANSIBLE_COLLECTIONS_PATH": str(ensure_dev_tree()),
+            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_LOCALHOST_WARNING": "0",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
+            "IOTCENTRAL_BASE_URL": emulator.base_url,
+            "IOTCENTRAL_API_TOKEN": ADMIN_TOKEN,
+        })
+        self.env.pop("IOTCENTRAL_APP", None)
+
+    def run(self, name, variables):
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+            json.dump(variables, handle)
+            vars_file = handle.name
+        try:
+            cmd = [str(BIN / "ansible-playbook"), str(PLAYBOOKS / name), "-e", "@" + vars_file]
+            started = time.monotonic()
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=self.env, cwd=str(REPO), check=False)
+            wall = time.monotonic() - started
+        finally:
+            os.unlink(vars_file)
+        if proc.returncode != 0:
+            sys.stdout.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+            raise SystemExit("%s failed (exit %d)" % (name, proc.returncode))
+        return wall, proc.stdout
+
+
+def fleet(count, prefix="dev", start=1, **fields):
+    """``count`` device specs ``<prefix>-00001``..., width 5 like the emulator's seed endpoint."""
+    return [dict(fields, id="%s-%05d" % (prefix, number)) for number in range(start, start + count)]
+
+
+def result_of(stdout):
+    """The JSON a bench playbook prints as ``msg: "BENCH-RESULT {...}"`` (counts and requests of the module)."""
+    marker = "BENCH-RESULT "
+    for line in stdout.splitlines():
+        line = line.strip()
+        if marker in line and line.startswith('"msg": '):
+            text = json.loads(line[len('"msg": '):])
+            return json.loads(text.split(marker, 1)[1])
+    raise SystemExit("no BENCH-RESULT in playbook output:\n" + stdout[-3000:])
+
+
+HEADER = "%-44s %8s %9s %6s %8s %8s %10s" % ("scenario", "wall s", "requests", "429s", "floor s", "ratio", "failed")
+
+
+def row(name, wall, stats, failed="-"):
+    """One line: wall time, requests the emulator counted, 429s, floor (requests needed / 20 per second), ratio."""
+    needed = stats["requests"] - stats["throttled"]
+    floor = needed / SERVICE_RATE
+    ratio = "%.2fx" % (wall / floor) if floor else "-"
+    line = "%-44s %8.2f %9d %6d %8.2f %8s %10s" % (name, wall, stats["requests"], stats["throttled"], floor, ratio, failed)
+    print(line, flush=True)
+    return line
+
+
+def check_violations(stats):
+    if stats["spec_violations"]:
+        print("  spec violations: %d, first: %s" % (len(stats["spec_violations"]), stats["spec_violations"][0]))
