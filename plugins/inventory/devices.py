@@ -84,6 +84,15 @@ options:
         20 requests per second, the service's budget for an application.
     type: int
     default: 4
+  rate_limit:
+    description:
+      - Requests per second this inventory allows itself, shared by all its threads.
+      - The service allows 20 per application, counted over every client of the application. The default stays just
+        under it, because a client pacing itself at exactly the service's rate meets an occasional HTTP 429 (timing
+        jitter), and every 429 costs at least a second of back-off. Lower it when other automation uses the same
+        application at the same time.
+    type: float
+    default: 19
   include:
     description:
       - Client-side selection for what the server cannot filter. A device is kept when at least one of these Jinja
@@ -253,7 +262,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         settings["device_groups"] = [str(self._template_option("device_groups", group))
                                      for group in self.get_option("device_groups") or []]
         for name in ("page_size", "device_group_groups", "device_group_prefix", "device_group_group_names",
-                     "device_group_concurrency", "include", "exclude", "hostnames", "hostvars_prefix", "strict",
+                     "device_group_concurrency", "rate_limit", "include", "exclude", "hostnames", "hostvars_prefix", "strict",
                      "compose", "groups", "keyed_groups"):
             settings[name] = self.get_option(name)
         settings["hostvars_prefix"] = settings["hostvars_prefix"] or ""
@@ -264,10 +273,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             check_options(page_size=settings["page_size"], concurrency=settings["device_group_concurrency"],
                           hostnames=settings["hostnames"], hostvars_prefix=settings["hostvars_prefix"],
                           device_groups=settings["device_groups"],
-                          group_name_source=settings["device_group_group_names"])
+                          group_name_source=settings["device_group_group_names"], rate_limit=settings["rate_limit"])
             settings["base_url"] = normalize_base_url(settings["app"], settings["base_url"])
             # Built now (it makes no request) so a bad credential or timeout is reported even on a warm cache.
-            settings["client"] = build_client(settings, pool_size=settings["device_group_concurrency"] + 1)
+            settings["client"] = build_client(settings, rate_limit=settings["rate_limit"],
+                                              pool_size=settings["device_group_concurrency"] + 1)
         except (InventoryError, ValueError) as exc:
             raise AnsibleParserError("%s: %s" % (self.NAME, exc))
         return settings
@@ -325,7 +335,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         own = self._own_vars
         if isinstance(template, str):
             name = template.strip()
-            if name in own and name in variables:
+            if name in own and name in variables and not (self._vars and name in self._vars):
                 return variables[name]
         return super()._compose(template, variables, *args, **kwargs)
 

@@ -66,6 +66,18 @@ class Inputs:
         self.verification_certificate = verification_certificate
 
 
+def _load(loader, path, **kwargs):
+    """Call an x509 loader; a failure names the file (which input is wrong), never its content."""
+    error = None
+    try:
+        return loader(path=path, **kwargs)
+    except ValueError as exc:
+        error = str(exc)
+    if path and path not in error:
+        error = "%s: %s" % (path, error)
+    raise ValueError(error)
+
+
 def load_inputs(spec):
     """Parse and cross-check the certificate inputs. Raises ValueError (one line, no key material) on bad input."""
     state = spec.get("state") or "present"
@@ -74,8 +86,8 @@ def load_inputs(spec):
         raise ValueError("certificate or certificate_path is required with state=present")
     inputs = Inputs()
     if has_cert:
-        inputs.certificate = x509_utils.load_certificate(
-            content=spec.get("certificate"), path=spec.get("certificate_path"), what="certificate")
+        inputs.certificate = _load(x509_utils.load_certificate, spec.get("certificate_path"),
+                                   content=spec.get("certificate"), what="certificate")
     if state == "absent":
         return inputs
 
@@ -89,17 +101,15 @@ def load_inputs(spec):
         raise ValueError("choose one way to verify the certificate, not %s" % " and ".join(ways))
 
     if spec.get("ca_private_key") is not None or spec.get("ca_private_key_path") is not None:
-        key = x509_utils.load_private_key(
-            content=spec.get("ca_private_key"), path=spec.get("ca_private_key_path"),
-            passphrase=spec.get("ca_private_key_passphrase"), what="CA private key")
+        key = _load(x509_utils.load_private_key, spec.get("ca_private_key_path"), content=spec.get("ca_private_key"),
+                    passphrase=spec.get("ca_private_key_passphrase"), what="CA private key")
         if not x509_utils.key_matches_certificate(key, inputs.certificate):
             raise ValueError("the CA private key does not belong to the certificate (sha1 %s): give the private key "
                              "of the certificate being uploaded" % x509_utils.sha1_thumbprint(inputs.certificate))
         inputs.ca_key = key
     if spec.get("verification_certificate") is not None or spec.get("verification_certificate_path") is not None:
-        proof = x509_utils.load_certificate(
-            content=spec.get("verification_certificate"), path=spec.get("verification_certificate_path"),
-            what="verification certificate")
+        proof = _load(x509_utils.load_certificate, spec.get("verification_certificate_path"),
+                      content=spec.get("verification_certificate"), what="verification certificate")
         if not x509_utils.is_issued_by(proof, inputs.certificate):
             raise ValueError("the verification certificate was not signed by the key of the certificate (sha1 %s); "
                              "issue it with that certificate's private key" % x509_utils.sha1_thumbprint(inputs.certificate))

@@ -20,7 +20,6 @@ import random
 import threading
 import time
 import uuid
-from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 COLLECTION_VERSION = "0.1.0"
@@ -163,6 +162,9 @@ def parse_retry_after(value, now=None):
         return max(0.0, float(value))
     except ValueError:
         pass
+    # Lazy: email.utils costs a few milliseconds of every module's start, and HTTP-date Retry-After values are rare.
+    from email.utils import parsedate_to_datetime  # pylint: disable=import-outside-toplevel
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

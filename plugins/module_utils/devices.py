@@ -24,7 +24,7 @@ DEVICE_FIELDS = (
 DIFF_KEYS = ("id", "displayName", "template", "simulated", "enabled", "organizations", "provisioned", "type")
 # The device's "type" list (api-version 2022-10-31-preview) marks IoT Edge devices.
 EDGE_TYPE = "iotEdge"
-EDGE_FEATURE = "IoT Edge device settings (edge, deployment_manifest)"
+EDGE_FEATURE = "Managing IoT Edge devices (edge, deployment_manifest)"
 
 DEVICE_STATUSES = ("waiting_for_approval", "registered", "provisioned", "blocked")
 

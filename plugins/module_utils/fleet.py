@@ -141,7 +141,10 @@ def validate_fleet(devices, defaults=None, purge=False, purge_scope=None):
         )
     if not isinstance(devices, list):
         raise ValueError("devices must be a list of device specs, got %s" % type(devices).__name__)
-    base = _check_fields("defaults", defaults or {}, DEFAULT_FIELDS)
+    try:
+        base = _check_fields("defaults", defaults or {}, DEFAULT_FIELDS)
+    except ValueError as exc:
+        raise ValueError("%s; nothing was changed" % exc)
 
     errors = []
     specs = []
@@ -313,7 +316,8 @@ def apply_plan(client, changes, check_mode=False, concurrency=DEFAULT_CONCURRENC
             if exc.status in SYSTEMIC_STATUSES:
                 with stop_lock:
                     if stop["reason"] is None:
-                        stop["reason"] = "an earlier write failed with %s" % line
+                        stop["reason"] = "the write of %s failed with %s, so every other write would too" % (
+                            change.id, "HTTP %s" % exc.status if exc.status else "no response")
             return Outcome(change, "failed", line, exc.status)
         return Outcome(change, action)
 
@@ -329,17 +333,21 @@ def _fields_text(fields):
     return " ".join("%s=%s" % (key, json.dumps(fields[key], sort_keys=True)) for key in keys)
 
 
+def _line(device_id, fields, note=""):
+    text = _fields_text(fields)
+    return "%s%s%s%s" % (device_id, ": " if text else "", text, note)
+
+
 def _diff_lines(change):
     """(before line, after line) for one change; None where the device is absent on that side."""
     if change.action == "created":
-        return None, "%s: %s" % (change.id, _fields_text(change.delta))
+        return None, _line(change.id, change.delta)
     if change.action == "deleted":
         current = change.current or {}
         shown = dict((key, current[key]) for key in ("displayName", "template") if current.get(key) is not None)
-        note = " (not listed, in purge_scope)" if change.purge else ""
-        return "%s: %s%s" % (change.id, _fields_text(shown), note), None
+        return _line(change.id, shown, " (not listed, in purge_scope)" if change.purge else ""), None
     before = dict((key, change.current.get(key)) for key in change.delta)
-    return "%s: %s" % (change.id, _fields_text(before)), "%s: %s" % (change.id, _fields_text(change.delta))
+    return _line(change.id, before), _line(change.id, change.delta)
 
 
 def fleet_diff(changes, counts):
@@ -435,7 +443,9 @@ def converge_fleet(client, params, check_mode=False, diff_mode=False):
     """Validate, read, plan, apply and report; ``params`` are the device_fleet module options."""
     purge = bool(params.get("purge"))
     specs = validate_fleet(params.get("devices") or [], params.get("defaults"), purge, params.get("purge_scope"))
-    concurrency = params.get("concurrency") or DEFAULT_CONCURRENCY
+    concurrency = params.get("concurrency")
+    if concurrency is None:
+        concurrency = DEFAULT_CONCURRENCY
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise ValueError("concurrency must be between 1 and %d, got %s" % (MAX_CONCURRENCY, concurrency))
 

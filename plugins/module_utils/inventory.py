@@ -61,8 +61,10 @@ class InventoryError(Exception):
 
 
 def check_options(page_size=None, concurrency=None, hostnames=None, hostvars_prefix="", device_groups=None,
-                  group_name_source="displayName"):
+                  group_name_source="displayName", rate_limit=None):
     """Raise InventoryError naming the first option with a value the plugin cannot use."""
+    if rate_limit is not None and not rate_limit > 0:
+        raise InventoryError("rate_limit must be a positive number of requests per second, not %s" % rate_limit)
     if page_size is not None and not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InventoryError("page_size must be between 1 and %d, not %s" % (MAX_PAGE_SIZE, page_size))
     if concurrency is not None and not 1 <= concurrency <= MAX_CONCURRENCY:
@@ -129,7 +131,8 @@ def _group_members(client, group_id, page_size, asked):
             message = "device_groups: device group %r does not exist in this application" % group_id
         else:
             message = "device group %r was deleted while the inventory was being read; run it again" % group_id
-        raise IoTCentralError(message, status=exc.status, code=exc.code, request_id=exc.request_id)
+        raise IoTCentralError(message, status=exc.status, code=exc.code, request_id=exc.request_id, method=exc.method,
+                              path=exc.path)
 
 
 def fetch_inventory(client, filter=None, order_by=None, page_size=None, device_groups=None,  # pylint: disable=redefined-builtin
@@ -303,7 +306,8 @@ def device_group_groups(data, prefix, source, sanitize, hostname_of):
             warnings.append("device groups %s and %s both map to the Ansible group %r; their members are merged"
                             % (first_id, group["id"], name))
             known = groups[position][1]
-            known.extend(host for host in hosts if host not in known)
+            seen = set(known)
+            known.extend(host for host in hosts if host not in seen)
             continue
         index[name] = (len(groups), group["id"])
         groups.append((name, hosts))

@@ -24,7 +24,7 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import
 
 # The spec's DeploymentManifestId: ^[a-zA-Z0-9:;]*$, maxLength 255 (no '-' or '_').
 MANIFEST_ID_PATTERN = re.compile(r"^[a-zA-Z0-9:;]{1,255}$")
-FEATURE = "Deployment manifests"
+FEATURE = "The deployment manifest API"
 MERGE_PATCH = "application/merge-patch+json"
 DIFF_KEYS = ("id", "displayName", "organizations", "data")
 

@@ -59,12 +59,12 @@ def machine():
 
 
 class Emulator:
-    """An in-process emulator enforcing ``rate_limit`` requests per second, as the service does."""
+    """The emulator CLI in a subprocess (its own interpreter and GIL), enforcing ``rate_limit`` requests/second."""
 
     def __init__(self, rate_limit=SERVICE_RATE):
-        from emulator.server import start_emulator  # pylint: disable=import-outside-toplevel
+        from emulator.testing import start_cli_emulator  # pylint: disable=import-outside-toplevel
 
-        self.handle = start_emulator(port=0, rate_limit=rate_limit)
+        self.handle = start_cli_emulator("--rate-limit", str(rate_limit))
         self.base_url = self.handle.base_url
         self.session = requests.Session()
 
@@ -83,9 +83,6 @@ class Emulator:
         resp = self.session.post(self.base_url + "/__emulator__/seed", json=body, timeout=300)
         resp.raise_for_status()
         return resp.json()
-
-    def device_count(self):
-        return len(self.handle.store.collection("devices"))
 
     def stop(self):
         self.handle.stop()
@@ -112,20 +109,34 @@ class Playbook:
         self.env.pop("IOTCENTRAL_APP", None)
 
     def run(self, name, variables):
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-            json.dump(variables, handle)
-            vars_file = handle.name
+        """Run one playbook; returns (wall seconds, stdout)."""
+        wall, outputs = self.run_parallel([(name, variables)])
+        return wall, outputs[0]
+
+    def run_parallel(self, runs):
+        """Start every (playbook, variables) at once; returns (wall seconds until the last ends, [stdout, ...])."""
+        files = []
+        procs = []
         try:
-            cmd = [str(BIN / "ansible-playbook"), str(PLAYBOOKS / name), "-e", "@" + vars_file]
+            for name, variables in runs:
+                with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+                    json.dump(variables, handle)
+                files.append(handle.name)
             started = time.monotonic()
-            proc = subprocess.run(cmd, capture_output=True, text=True, env=self.env, cwd=str(REPO), check=False)
+            for (name, _variables), vars_file in zip(runs, files):
+                cmd = [str(BIN / "ansible-playbook"), str(PLAYBOOKS / name), "-e", "@" + vars_file]
+                procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                              env=self.env, cwd=str(REPO)))
+            outputs = [proc.communicate() for proc in procs]
             wall = time.monotonic() - started
         finally:
-            os.unlink(vars_file)
-        if proc.returncode != 0:
-            sys.stdout.write(proc.stdout[-4000:] + proc.stderr[-4000:])
-            raise SystemExit("%s failed (exit %d)" % (name, proc.returncode))
-        return wall, proc.stdout
+            for vars_file in files:
+                os.unlink(vars_file)
+        for (name, _variables), proc, (stdout, stderr) in zip(runs, procs, outputs):
+            if proc.returncode != 0:
+                sys.stdout.write(stdout[-4000:] + stderr[-4000:])
+                raise SystemExit("%s failed (exit %d)" % (name, proc.returncode))
+        return wall, [stdout for stdout, _stderr in outputs]
 
 
 def fleet(count, prefix="dev", start=1, **fields):

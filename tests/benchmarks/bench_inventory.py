@@ -88,7 +88,7 @@ def run(label, command, env, base_url):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--devices", type=int, default=10000)
     parser.add_argument("--rate-limit", type=float, default=20.0, help="requests/second the emulator enforces")
     parser.add_argument("--page-size", type=int, default=100)

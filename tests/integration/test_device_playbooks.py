@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import requests
 
-from conftest import emulator_stats
 
 pytestmark = pytest.mark.integration
 
@@ -14,13 +13,13 @@ def test_device_lifecycle(run_playbook, fresh_emulator):
     result = run_playbook("device.yml")
     assert result.rc == 0, result.output
     assert result.recap()["failed"] == 0
-    assert emulator_stats(fresh_emulator)["spec_violations"] == []
+    assert fresh_emulator.stats()["spec_violations"] == []
 
 
 def test_device_info_and_credentials(run_playbook, fresh_emulator):
     result = run_playbook("device_info.yml")
     assert result.rc == 0, result.output
-    assert emulator_stats(fresh_emulator)["spec_violations"] == []
+    assert fresh_emulator.stats()["spec_violations"] == []
 
 
 def test_bad_input_fails_cleanly_and_changes_nothing(run_playbook):
@@ -45,8 +44,8 @@ def test_secrets_never_reach_the_output_even_at_vvv(run_playbook, fresh_emulator
 def test_second_run_of_the_demo_playbook_is_idempotent(run_playbook, fresh_emulator):
     first = run_playbook("../../../demo/howto.yml")
     assert first.rc == 0, first.output
-    before = emulator_stats(fresh_emulator)["writes"]
+    before = fresh_emulator.stats()["writes"]
     second = run_playbook("../../../demo/howto.yml")
     assert second.rc == 0, second.output
     assert second.recap()["changed"] == 0
-    assert emulator_stats(fresh_emulator)["writes"] == before
+    assert fresh_emulator.stats()["writes"] == before

@@ -60,10 +60,10 @@ def apply_manifest(api):
     return on_post
 
 
-def edge_api(device=None, manifest=STORED, **kwargs):
+def edge_api(device=None, with_manifest=True, **kwargs):
     objects = {}
-    if manifest is not None:
-        objects[PATH] = manifest
+    if with_manifest:
+        objects[PATH] = dict(STORED)
     if device is not None:
         objects["/devices/gw-01"] = device
     api = FakeApi(objects, **kwargs)
@@ -263,7 +263,7 @@ def test_non_edge_devices_are_refused_before_any_write(device, kwargs, message):
 
 
 def test_unknown_manifest_is_refused_before_any_write():
-    api = edge_api(manifest=None)
+    api = edge_api(with_manifest=False)
     with pytest.raises(ValueError, match="deployment manifest envsensorv1 does not exist"):
         ensure_edge_device(api, device_spec(edge=True, deployment_manifest="envsensorv1"))
     assert api.writes == []

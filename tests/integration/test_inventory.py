@@ -1,0 +1,332 @@
+"""The fleetops.iotcentral.devices inventory plugin through the real ``ansible-inventory`` CLI, against the emulator.
+
+Each inventory file in tests/integration/inventory/ is run with ``--list`` and/or ``--graph`` and compared
+with its golden output in tests/integration/inventory/golden/ (volatile fields normalised). The emulator
+is seeded with the same fleet every time, through the API (device and device group PUTs) and its test
+endpoints. Regenerate the golden files after an intended change with::
+
+    FLEETOPS_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/integration/test_inventory.py -p no:cacheprovider
+
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent / "inventory"
+GOLDEN = HERE / "golden"
+ERRORS = HERE / "errors"
+BIN = Path(sys.executable).parent
+UPDATE = os.environ.get("FLEETOPS_UPDATE_GOLDEN") == "1"
+PREVIEW = "2022-10-31-preview"
+THERMOSTAT = "dtmi:contoso:Thermostat;1"
+CONTROLLER = "dtmi:contoso:TemperatureController;1"
+EDGE = "dtmi:contoso:EnvironmentalSensorEdge;1"
+
+# id -> (body of the PUT, provisioned afterwards?)
+FLEET = {
+    "checkout-thermostat": ({"displayName": "CheckoutThermostat", "template": THERMOSTAT, "simulated": True}, False),
+    "thermostat-01": ({"displayName": "Lobby Thermostat", "template": THERMOSTAT, "organizations": ["seattle"]}, True),
+    "thermostat-02": ({"displayName": "Lab Thermostat", "template": THERMOSTAT, "enabled": False}, False),
+    "thermostat-03": ({"displayName": "Dock Thermostat", "template": THERMOSTAT, "enabled": False}, True),
+    "thermostat-04": ({"displayName": "Lobby Thermostat", "template": THERMOSTAT, "organizations": ["redmond"]}, False),
+    "controller-01": ({"displayName": "Boiler Controller", "template": CONTROLLER, "organizations": ["redmond"]}, True),
+    "edge-gw-01": ({"displayName": "Edge Gateway 1", "template": EDGE, "organizations": ["seattle"]}, True),
+    "edge-gw-02": ({"displayName": "Edge Gateway 2", "template": EDGE, "simulated": True}, False),
+    "bare-device": ({"displayName": "Unassigned device"}, False),
+}
+SIMULATED = {"count": 5, "prefix": "sim", "template": THERMOSTAT, "simulated": True}
+DEVICE_GROUPS = {
+    "edge-fleet": {"displayName": "Edge fleet", "filter": 'SELECT * FROM devices WHERE $template = "%s"' % EDGE},
+    "seattle": {"displayName": "Seattle devices", "filter": 'SELECT * FROM devices WHERE $organizations = "seattle"'},
+    "provisioned-thermostats": {
+        "displayName": "Provisioned thermostats",
+        "filter": 'SELECT * FROM devices WHERE $template = "%s" AND $provisioned = true' % THERMOSTAT,
+    },
+    "empty-group": {"displayName": "Nobody (yet)", "filter": 'SELECT * FROM devices WHERE $id = "does-not-exist"'},
+}
+
+
+def seed(base_url, token):
+    headers = {"Authorization": token}
+    session = requests.Session()
+
+    def call(method, path, **kwargs):
+        for _attempt in range(50):
+            response = session.request(method, base_url + path, headers=headers, timeout=30, **kwargs)
+            if response.status_code != 429:
+                break
+            time.sleep(0.2)
+        assert response.status_code < 300, (method, path, response.status_code, response.text)
+
+    call("POST", "/__emulator__/reset")
+    for device_id, (body, provisioned) in FLEET.items():
+        call("PUT", "/api/devices/%s?api-version=%s" % (device_id, PREVIEW), json=body)
+        if provisioned:
+            call("POST", "/__emulator__/devices/%s/provision" % device_id, json={"provisioned": True})
+    call("POST", "/__emulator__/seed", json=SIMULATED)
+    for group_id, body in DEVICE_GROUPS.items():
+        call("PUT", "/api/deviceGroups/%s?api-version=%s" % (group_id, PREVIEW), json=body)
+    call("POST", "/__emulator__/stats/reset")
+
+
+class Emulator:
+    def __init__(self, handle, token):
+        self.handle = handle
+        self.base_url = handle.base_url
+        self.token = token
+
+    def stats(self):
+        return requests.get(self.base_url + "/__emulator__/stats", timeout=10).json()
+
+    def reset_stats(self):
+        requests.post(self.base_url + "/__emulator__/stats/reset", timeout=10).raise_for_status()
+
+
+@pytest.fixture(scope="module")
+def fleet():
+    """An emulator of our own (the playbook tests reset theirs), seeded once: the inventory only reads."""
+    from emulator.defaults import ADMIN_TOKEN
+    from emulator.server import start_emulator
+
+    handle = start_emulator(port=0)
+    seed(handle.base_url, ADMIN_TOKEN)
+    yield Emulator(handle, ADMIN_TOKEN)
+    handle.stop()
+
+
+class Result:
+    def __init__(self, proc):
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+
+    @property
+    def output(self):
+        return self.stdout + self.stderr
+
+
+def base_env(emulator, **extra):
+    env = dict(os.environ)
+    for name in list(env):
+        if name.startswith(("IOTCENTRAL_", "ANSIBLE_")):
+            del env[name]
+    env.update({
+        "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".build" / "dev"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        # A source that fails must fail the command, as it does in AWX.
+        "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1",
+        "ANSIBLE_LOCALHOST_WARNING": "0",
+        "IOTCENTRAL_BASE_URL": emulator.base_url,
+        "IOTCENTRAL_API_TOKEN": emulator.token,
+    })
+    env.update(extra)
+    return dict((k, v) for k, v in env.items() if v is not None)
+
+
+def inventory(emulator, source, *args, env=None):
+    cmd = [str(BIN / "ansible-inventory"), "-i", str(source)] + list(args)
+    proc = subprocess.run(cmd, env=base_env(emulator, **(env or {})), cwd=str(REPO), capture_output=True, text=True,
+                          timeout=300, check=False)
+    return Result(proc)
+
+
+def normalise_list(text, emulator):
+    data = json.loads(text.replace(emulator.base_url, "<base_url>"))
+
+    def scrub(value):
+        if isinstance(value, dict):
+            return dict((k, scrub(v)) for k, v in value.items() if k != "etag")
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        return value
+
+    return json.dumps(scrub(data), indent=2, sort_keys=True) + "\n"
+
+
+def normalise_graph(text, emulator):
+    return text.replace(emulator.base_url, "<base_url>").rstrip() + "\n"
+
+
+def check_golden(name, actual):
+    path = GOLDEN / name
+    if UPDATE or not path.exists():
+        if not UPDATE:
+            pytest.fail("no golden file %s; run with FLEETOPS_UPDATE_GOLDEN=1 to create it" % path.relative_to(REPO))
+        path.write_text(actual, encoding="utf-8")
+        return
+    expected = path.read_text(encoding="utf-8")
+    assert actual == expected, "%s differs from the golden file (FLEETOPS_UPDATE_GOLDEN=1 regenerates it)" % name
+
+
+def listed(emulator, source, *args, env=None):
+    result = inventory(emulator, source, "--list", *args, env=env)
+    assert result.rc == 0 and "WARNING" not in result.stderr, result.output
+    return normalise_list(result.stdout, emulator)
+
+
+def graphed(emulator, source, *args, env=None):
+    result = inventory(emulator, source, "--graph", *args, env=env)
+    assert result.rc == 0 and "WARNING" not in result.stderr, result.output
+    return normalise_graph(result.stdout, emulator)
+
+
+def assert_clean(emulator):
+    stats = emulator.stats()
+    assert stats["spec_violations"] == [], stats["spec_violations"]
+    assert stats["writes"] == 0
+
+
+# --------------------------------------------------------------------------- golden outputs
+
+
+@pytest.mark.parametrize("name, modes", [
+    ("basic", ("list", "graph")),
+    ("filter", ("list",)),
+    ("include_exclude", ("graph",)),
+    ("hostnames", ("list",)),
+    ("prefix", ("list",)),
+    ("device_groups", ("list", "graph")),
+    ("device_group_ids", ("graph",)),
+    ("stable", ("graph",)),
+])
+def test_golden(fleet, name, modes):
+    source = HERE / ("%s.iotcentral.yml" % name)
+    for mode in modes:
+        if mode == "list":
+            check_golden("%s.list.json" % name, listed(fleet, source))
+        else:
+            check_golden("%s.graph.txt" % name, graphed(fleet, source, "--vars" if name == "device_groups" else "--graph"))
+    assert_clean(fleet)
+
+
+def test_paging_and_filters_reach_the_service(fleet):
+    fleet.reset_stats()
+    text = listed(fleet, HERE / "filter.iotcentral.yml")
+    # Three enabled devices named ...Thermostat... plus the five simulated ones, two per page: four pages.
+    assert len(json.loads(text)["_meta"]["hostvars"]) == 8
+    assert fleet.stats()["by_method"] == {"GET": 4}
+
+
+def test_templated_token(fleet):
+    text = graphed(fleet, HERE / "templated_token.iotcentral.yml",
+                   env={"IOTCENTRAL_API_TOKEN": None, "FLEETOPS_INVENTORY_TOKEN": fleet.token})
+    check_golden("templated_token.graph.txt", text)
+
+
+def test_vaulted_token(fleet, tmp_path):
+    password = tmp_path / "vault-password"
+    password.write_text("inventory-test-password\n", encoding="utf-8")
+    encrypted = subprocess.run([str(BIN / "ansible-vault"), "encrypt_string", "--vault-password-file", str(password),
+                                fleet.token, "--name", "api_token"], capture_output=True, text=True, check=True,
+                               env=base_env(fleet)).stdout
+    source = tmp_path / "vaulted.iotcentral.yml"
+    source.write_text((HERE / "basic.iotcentral.yml").read_text(encoding="utf-8") + encrypted, encoding="utf-8")
+    text = listed(fleet, source, "--vault-password-file", str(password), env={"IOTCENTRAL_API_TOKEN": None})
+    assert text == (GOLDEN / "basic.list.json").read_text(encoding="utf-8")
+
+
+def test_cache_warm_run_makes_no_request(fleet, tmp_path):
+    env = {"ANSIBLE_INVENTORY_CACHE_CONNECTION": str(tmp_path / "cache")}
+    source = HERE / "cached.iotcentral.yml"
+    fleet.reset_stats()
+    cold = listed(fleet, source, env=env)
+    cold_requests = fleet.stats()["requests"]
+    # The device list (one page) and the device groups: their list and one member list each.
+    assert cold_requests == 1 + 1 + len(DEVICE_GROUPS)
+    check_golden("cached.list.json", cold)
+
+    fleet.reset_stats()
+    assert listed(fleet, source, env=env) == cold
+    assert fleet.stats()["requests"] == 0
+
+    # Another file asking the same of the service shares the entry; its groups and names are rebuilt from it.
+    check_golden("cached_other_names.graph.txt", graphed(fleet, HERE / "cached_other_names.iotcentral.yml", env=env))
+    assert fleet.stats()["requests"] == 0
+
+    cached = list((tmp_path / "cache").iterdir())
+    assert len(cached) == 1
+    content = cached[0].read_text(encoding="utf-8")
+    assert fleet.token not in content and "sig=" not in content and "SharedAccessSignature" not in content
+    assert "symmetricKey" not in content and "primaryKey" not in content and "etag" not in content
+
+    assert listed(fleet, source, "--flush-cache", env=env) == cold
+    assert fleet.stats()["requests"] == cold_requests
+    assert_clean(fleet)
+
+
+def test_throttled_listing_is_retried_and_complete(fleet):
+    from emulator.server import start_emulator
+
+    handle = start_emulator(port=0, rate_limit=5)
+    try:
+        seed(handle.base_url, fleet.token)
+        slow = Emulator(handle, fleet.token)
+        text = graphed(slow, HERE / "throttled.iotcentral.yml")
+        stats = slow.stats()
+    finally:
+        handle.stop()
+    # One device per page: 14 pages at a client pace of 19/s against a limit of 5/s.
+    assert stats["throttled"] > 0
+    assert stats["requests"] == len(FLEET) + SIMULATED["count"] + stats["throttled"]
+    check_golden("throttled.graph.txt", text)
+    assert stats["spec_violations"] == []
+
+
+# --------------------------------------------------------------------------- failures
+
+
+@pytest.mark.parametrize("name, message", [
+    ("collision", "hostname collision: devices thermostat-01 and thermostat-04 both get the hostname 'Lobby Thermostat'"),
+    ("page_size", "fleetops.iotcentral.devices: page_size must be between 1 and 100, not 500"),
+    ("prefix", "fleetops.iotcentral.devices: hostvars_prefix 'iot-c-' would not make valid variable names"),
+    ("api_version", "2021-04-30"),
+    ("hostnames", "fleetops.iotcentral.devices: hostnames must list at least one entry"),
+    ("missing_group", "device_groups: device group 'no-such-group' does not exist in this application"),
+    ("bad_filter", "GET /api/devices failed: HTTP 400 BadRequest: Invalid filter"),
+    ("condition", "include/exclude condition \"iotc_colour == 'red'\" failed for device bare-device"),
+])
+def test_bad_configuration_fails_with_a_clear_message(fleet, name, message):
+    fleet.reset_stats()
+    result = inventory(fleet, ERRORS / ("%s.iotcentral.yml" % name), "--list")
+    assert result.rc != 0, result.output
+    flat = re.sub(r"\s+", " ", result.stderr)
+    assert message in flat, result.stderr
+    assert fleet.token not in result.output
+    assert '"_meta"' not in result.stdout
+    if name in ("missing_group", "bad_filter"):
+        assert re.search(r"requestId [0-9a-f-]{36}", flat), result.stderr
+    assert_clean(fleet)
+
+
+def test_unauthorized_token_fails_loudly(fleet):
+    wrong = fleet.token.replace("skn=admin", "skn=nobody")
+    result = inventory(fleet, HERE / "basic.iotcentral.yml", "--list", env={"IOTCENTRAL_API_TOKEN": wrong})
+    assert result.rc != 0
+    flat = re.sub(r"\s+", " ", result.stderr)
+    assert "cannot read the devices of %s, so no host was added: GET /api/devices failed: HTTP 401" % fleet.base_url in flat
+    assert re.search(r"requestId [0-9a-f-]{36}", flat) and "IOTCENTRAL_API_TOKEN" in flat
+    assert wrong not in result.output and "sig=" not in result.output
+
+
+def test_verify_file_refuses_other_file_names(fleet):
+    fleet.reset_stats()
+    result = inventory(fleet, ERRORS / "not_ours.yml", "--list",
+                       env={"ANSIBLE_INVENTORY_ENABLED": "fleetops.iotcentral.devices"})
+    assert result.rc != 0
+    assert "Unable to parse" in result.stderr and "not_ours.yml" in result.stderr
+    assert fleet.stats()["requests"] == 0

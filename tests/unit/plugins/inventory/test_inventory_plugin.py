@@ -1,0 +1,306 @@
+"""Unit tests of the fleetops.iotcentral.devices plugin class with a real InventoryData and templar, no network.
+
+Options are given as the plugin would get them from its configuration file (trusted for templating,
+defaults from the plugin's documentation); the API is :class:`FakeApp`. The real CLI is exercised by
+tests/integration/test_inventory.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import yaml
+from ansible.errors import AnsibleParserError
+from ansible.inventory.data import InventoryData
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.doc_fragments.constructed import ModuleDocFragment as ConstructedFragment
+from ansible.plugins.doc_fragments.inventory_cache import ModuleDocFragment as CacheFragment
+from iotc_inventory_fakes import FLEET, TOKEN, FakeApp, device
+
+from ansible_collections.fleetops.iotcentral.plugins.doc_fragments.connection import ModuleDocFragment as ConnectionFragment
+from ansible_collections.fleetops.iotcentral.plugins.inventory import devices as plugin_module
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralError
+
+try:
+    from ansible.template import trust_as_template
+except ImportError:  # ansible-core < 2.19 templates every string from the configuration
+    def trust_as_template(value):
+        return value
+
+
+def _defaults():
+    defaults = {}
+    for text in (plugin_module.DOCUMENTATION, ConstructedFragment.DOCUMENTATION, CacheFragment.DOCUMENTATION,
+                 ConnectionFragment.PLUGIN):
+        for name, spec in yaml.safe_load(text)["options"].items():
+            defaults[name] = spec.get("default")
+    return defaults
+
+
+DEFAULTS = _defaults()
+
+
+def trusted(value):
+    """What _read_config_data makes of a value from the YAML file: every string may be a template."""
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, list):
+        return [trusted(item) for item in value]
+    if isinstance(value, dict):
+        return dict((key, trusted(item)) for key, item in value.items())
+    return value
+
+
+class Plugin(plugin_module.InventoryModule):
+    def __init__(self, config, cache):
+        super().__init__()
+        self.config = config
+        self.cache_store = cache
+
+    def _read_config_data(self, path):
+        self._options = dict(DEFAULTS, **trusted(self.config))
+        if self._options["cache"]:
+            self._cache = self.cache_store
+
+
+class Harness:
+    """Runs the plugin like ansible-inventory does and records what it fetched."""
+
+    def __init__(self, monkeypatch, app):
+        self.app = app
+        self.built = []
+        self.cache = {}
+        monkeypatch.setenv("IOTCENTRAL_API_TOKEN", "unused")
+
+        def build_client(params, rate_limit=None, pool_size=10):
+            self.built.append(dict(params, rate_limit=rate_limit, pool_size=pool_size))
+            # Same validation as the real one (credential, URL, timeout), then our in-memory app.
+            from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import build_client as real
+            real(params, rate_limit=rate_limit, pool_size=pool_size)
+            return self.app
+
+        monkeypatch.setattr(plugin_module, "build_client", build_client)
+
+    def run(self, config, cache=True, inventory=None):
+        config = dict({"plugin": "fleetops.iotcentral.devices", "base_url": "https://app.example", "api_token": TOKEN},
+                      **config)
+        inventory = inventory or InventoryData()
+        Plugin(config, self.cache).parse(inventory, DataLoader(), "/x/fleet.iotcentral.yml", cache=cache)
+        return inventory
+
+
+def hostvars(inventory, name):
+    return dict(inventory.get_host(name).get_vars())
+
+
+def members(inventory, group):
+    return sorted(host.name for host in inventory.groups[group].get_hosts())
+
+
+@pytest.fixture
+def harness(monkeypatch):
+    return lambda app=None: Harness(monkeypatch, app or FakeApp(FLEET))
+
+
+def test_verify_file(tmp_path):
+    plugin = plugin_module.InventoryModule()
+    for name, expected in (("fleet.iotcentral.yml", True), ("iotcentral.yaml", True), ("fleet.yml", False),
+                           ("iotcentral.yml.bak", False), ("fleet.iotcentral.json", False)):
+        path = tmp_path / name
+        path.write_text("plugin: fleetops.iotcentral.devices\n")
+        assert plugin.verify_file(str(path)) is expected, name
+    assert plugin.verify_file(str(tmp_path / "missing.iotcentral.yml")) is False
+
+
+def test_hosts_and_vars(harness):
+    run = harness()
+    inventory = run.run({})
+    assert sorted(inventory.hosts) == ["a-1", "a-2", "b-1", "b-2", "c-1"]
+    assert {k: v for k, v in hostvars(inventory, "b-2").items() if k.startswith("iotc_")} == {
+        "iotc_id": "b-2", "iotc_display_name": "B-2", "iotc_template": None, "iotc_enabled": False,
+        "iotc_provisioned": True, "iotc_simulated": False, "iotc_organizations": [], "iotc_status": "blocked",
+        "iotc_type": []}
+    assert run.built[0]["rate_limit"] == 19 and run.built[0]["pool_size"] == 5
+    text = json.dumps(dict((h, hostvars(inventory, h)) for h in inventory.hosts), default=str)
+    assert "registry-pw" not in text and "etag" not in text and TOKEN not in text
+
+
+def test_constructed_features_and_prefix(harness):
+    inventory = harness().run({
+        "hostvars_prefix": "dev_",
+        "compose": {"ansible_host": "dev_id ~ '.example.net'"},
+        "groups": {"needs_attention": "dev_status in ['blocked', 'waiting_for_approval']"},
+        "keyed_groups": [{"key": "dev_status", "prefix": "status"}, {"key": "dev_template", "prefix": "template"},
+                         {"key": "dev_organizations", "prefix": "org"}],
+    })
+    assert hostvars(inventory, "a-1")["ansible_host"] == "a-1.example.net"
+    assert "iotc_id" not in hostvars(inventory, "a-1") and hostvars(inventory, "a-1")["dev_id"] == "a-1"
+    assert members(inventory, "needs_attention") == ["a-2", "b-2"]
+    assert members(inventory, "status_registered") == ["a-1", "c-1"]
+    assert members(inventory, "template_dtmi_t_1") == ["a-1", "a-2", "b-1", "c-1"]
+    assert members(inventory, "org_seattle") == ["a-1"]
+
+
+def test_bare_name_shortcut_matches_jinja(harness):
+    """The per-host shortcut for bare variable names must give what Jinja gives."""
+    plugin = Plugin({}, {})
+    plugin.loader = DataLoader()
+    plugin._vars = {}
+    plugin._options = dict(DEFAULTS)
+    plugin._own_vars = frozenset(["iotc_status", "iotc_organizations"])
+    variables = {"iotc_status": "registered", "iotc_organizations": ["x"], "other": "o"}
+    for name in ("iotc_status", " iotc_organizations ", "other", "iotc_status | upper"):
+        fast = plugin._compose(trust_as_template(name), variables)
+        slow = plugin_module.Constructable._compose(plugin, trust_as_template(name), variables)
+        assert fast == slow, name
+
+
+def test_include_exclude_and_templated_hostnames(harness):
+    inventory = harness().run({
+        "include": ["iotc_enabled", "iotc_provisioned"],
+        "exclude": ["iotc_id == 'b-1'"],
+        "hostnames": ["iotc_organizations[0] ~ '-' ~ iotc_id", "displayName", "id"],
+    })
+    # a-2 is neither enabled nor provisioned; b-1 is excluded; c-1 has an empty display name.
+    assert sorted(inventory.hosts) == ["B-2", "c-1", "seattle-a-1"]
+
+
+def test_hostname_collision_fails_without_adding_hosts(harness):
+    inventory = InventoryData()
+    with pytest.raises(AnsibleParserError) as caught:
+        harness().run({"hostnames": ["iotc_template", "id"]}, inventory=inventory)
+    assert "devices a-1 and a-2 both get the hostname 'dtmi:t;1'" in str(caught.value)
+    assert not inventory.hosts
+
+
+def test_failing_include_condition_fails_loudly(harness):
+    with pytest.raises(AnsibleParserError) as caught:
+        harness().run({"include": ["iotc_nope == 1"]})
+    assert "include/exclude condition 'iotc_nope == 1' failed for device a-1" in str(caught.value)
+
+
+def test_strict_error_half_way_rolls_everything_back(harness):
+    inventory = InventoryData()
+    inventory.add_host("existing")
+    inventory.add_group("existing_group")
+    app = FakeApp(FLEET + [device("d-1", organizations=[])])
+    with pytest.raises(AnsibleParserError):
+        # The first hosts have an organization; c-1 has none, so strict keyed groups fail in the middle.
+        harness(app).run({"strict": True, "keyed_groups": [{"key": "iotc_organizations[0]", "prefix": "org"}],
+                          "include": ["iotc_id in ['a-1', 'c-1']"]}, inventory=inventory)
+    assert sorted(inventory.hosts) == ["existing"]
+    assert sorted(inventory.groups) == ["all", "existing_group", "ungrouped"]
+
+
+def test_api_failure_is_one_line_and_adds_nothing(harness):
+    error = IoTCentralError("Rate limit exceeded", status=429, code="TooManyRequests", request_id="req-9",
+                            method="GET", path="/api/devices", hint="Still throttled after 6 retries")
+    inventory = InventoryData()
+    with pytest.raises(AnsibleParserError) as caught:
+        harness(FakeApp(FLEET, fail={"/devices": error}, fail_after=1)).run({"page_size": 2}, inventory=inventory)
+    text = str(caught.value)
+    assert ("cannot read the devices of https://app.example, so no host was added: GET /api/devices failed: HTTP 429 "
+            "TooManyRequests: Rate limit exceeded (requestId req-9)") in text
+    assert not inventory.hosts and TOKEN not in text
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"page_size": 0}, "page_size must be between 1 and 100, not 0"),
+    ({"hostnames": []}, "hostnames must list at least one entry"),
+    ({"device_group_concurrency": 50}, "device_group_concurrency must be between 1 and 20"),
+    ({"rate_limit": 0}, "rate_limit must be a positive number"),
+    ({"base_url": None}, "Either app or base_url is required"),
+    ({"api_token": None}, "No credential: set api_token"),
+    ({"api_token": "Bearer x"}, "api_token must be the whole API token"),
+    ({"api_version": "2020-01-01"}, "api_version '2020-01-01' is not supported"),
+    ({"timeout": 0}, "timeout must be a positive number"),
+    ({"device_groups": ["a b"]}, "device_groups entry 'a b' is not a valid device group id"),
+])
+def test_bad_options_fail_with_the_option_named(harness, monkeypatch, config, message):
+    monkeypatch.delenv("IOTCENTRAL_APP", raising=False)
+    with pytest.raises(AnsibleParserError) as caught:
+        harness().run(config)
+    assert "fleetops.iotcentral.devices: " + message in str(caught.value)
+    assert TOKEN not in str(caught.value)
+
+
+def test_options_are_templated_with_lookups(harness, monkeypatch):
+    monkeypatch.setenv("FLEETOPS_TEST_TOKEN", TOKEN)
+    monkeypatch.setenv("FLEETOPS_TEST_FILTER", "enabled eq true")
+    run = harness(FakeApp(FLEET, filters={"enabled eq true": lambda d: d["enabled"]},
+                          members={"g-b": lambda d: d["id"].startswith("b")}))
+    inventory = run.run({"api_token": "{{ lookup('env', 'FLEETOPS_TEST_TOKEN') }}",
+                         "filter": "{{ lookup('env', 'FLEETOPS_TEST_FILTER') }}",
+                         "device_groups": ["{{ 'g-' ~ 'b' }}"]})
+    assert run.built[0]["api_token"] == TOKEN and run.built[0]["api_token"].__class__ is str  # a plain str, not a template-tagged one
+    assert sorted(inventory.hosts) == ["b-1"]
+    assert [call[2].get("filter") for call in run.app.calls if call[1] == "/devices"] == ["enabled eq true"]
+
+
+def test_templating_error_does_not_show_the_secret(harness):
+    with pytest.raises(AnsibleParserError) as caught:
+        harness().run({"api_token": "{{ undefined_token_variable }}"})
+    text = str(caught.value)
+    assert text.startswith("fleetops.iotcentral.devices: cannot template api_token:")
+    assert "undefined_token_variable" in text
+
+
+def test_cache_warm_makes_no_request_and_flush_refetches(harness):
+    run = harness()
+    config = {"cache": True, "keyed_groups": [{"key": "iotc_status", "prefix": "status"}]}
+    first = run.run(config)
+    calls = len(run.app.calls)
+    assert calls == 1 and len(run.cache) == 1
+    stored = json.dumps(run.cache)
+    assert TOKEN not in stored and "sig=" not in stored and "registry-pw" not in stored
+
+    # Different shaping options: same cache entry, groups rebuilt from it, still no request.
+    second = run.run(dict(config, hostnames=["displayName", "id"], keyed_groups=[{"key": "iotc_template", "prefix": "t"}]))
+    assert len(run.app.calls) == calls
+    assert sorted(second.hosts) == sorted(["A-1", "A-2", "B-1", "B-2", "c-1"])
+    assert members(second, "t_dtmi_t_1") == ["A-1", "A-2", "B-1", "c-1"]
+    assert sorted(first.hosts) == ["a-1", "a-2", "b-1", "b-2", "c-1"]
+
+    # A different query is a different key; --flush-cache (cache=False) reads the service again.
+    run.run(config, cache=False)
+    assert len(run.app.calls) == calls + 1
+
+
+def test_cache_entry_of_another_format_is_refetched(harness):
+    run = harness()
+    run.run({"cache": True})
+    key = next(iter(run.cache))
+    run.cache[key] = {"format": 0, "devices": []}
+    inventory = run.run({"cache": True})
+    assert len(run.app.calls) == 2 and len(inventory.hosts) == 5
+    assert run.cache[key]["format"] == 1
+
+
+def test_cache_key_ignores_the_credential(harness):
+    run = harness()
+    run.run({"cache": True})
+    other = TOKEN.replace("c2VjcmV0LXNpZw", "b3RoZXI")
+    run.run({"cache": True, "api_token": other})
+    assert len(run.cache) == 1 and len(run.app.calls) == 1
+
+
+def test_device_group_groups(harness):
+    groups = [{"id": "g-edge", "displayName": "Edge fleet"}, {"id": "g-all", "displayName": "Everything"},
+              {"id": "g-none", "displayName": "Nobody"}]
+    rules = {"g-edge": lambda d: "iotEdge" in d.get("type", []), "g-all": lambda d: True, "g-none": lambda d: False}
+    app = FakeApp(FLEET, groups=groups, members=rules)
+    inventory = harness(app).run({"device_group_groups": True, "device_group_prefix": "dg_",
+                                  "exclude": ["iotc_id == 'a-2'"]})
+    assert members(inventory, "dg_Edge_fleet") == ["b-1"]
+    assert members(inventory, "dg_Everything") == ["a-1", "b-1", "b-2", "c-1"]
+    assert members(inventory, "dg_Nobody") == []
+    assert hostvars(inventory, "b-1")["iotc_device_groups"] == ["g-edge", "g-all"]
+    inventory = harness(app).run({"device_group_groups": True, "device_group_group_names": "id"})
+    assert members(inventory, "device_group_g_edge") == ["b-1"]
+
+
+def test_plugin_file_has_no_secret_defaults():
+    assert "SharedAccessSignature sr=" not in open(plugin_module.__file__, encoding="utf-8").read().split('EXAMPLES = r"""')[0]
+    assert os.path.basename(plugin_module.__file__) == "devices.py"

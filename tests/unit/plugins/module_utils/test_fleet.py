@@ -1,0 +1,368 @@
+"""Unit tests of device_fleet's planning logic (module_utils/fleet.py) with a fake client: no HTTP."""
+
+from __future__ import annotations
+
+import threading
+from urllib.parse import unquote
+
+import pytest
+
+from ansible_collections.fleetops.iotcentral.plugins.module_utils import fleet
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralError
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.fleet import (
+    Change,
+    converge_fleet,
+    fleet_diff,
+    fleet_rate_limiter,
+    plan_device,
+    plan_fleet,
+    scope_filter,
+    validate_fleet,
+)
+
+THERMOSTAT = "dtmi:contoso:Thermostat;1"
+CONTROLLER = "dtmi:contoso:TemperatureController;1"
+
+
+class FakeClient:
+    """Just enough of IoTCentralClient for devices.py: an in-memory app, every call recorded."""
+
+    def __init__(self, devices=(), failures=None):
+        self.devices = {}
+        self.etags = 0
+        for device in devices:
+            self._store(dict(device))
+        self.failures = dict(failures or {})
+        self.calls = []
+        self.stats = {"requests": 0, "retries": 0, "throttled": 0}
+        self.lock = threading.Lock()
+
+    def _store(self, device):
+        self.etags += 1
+        device.setdefault("displayName", device["id"])
+        device.setdefault("enabled", True)
+        device.setdefault("simulated", False)
+        device.setdefault("provisioned", False)
+        device["etag"] = "etag-%d" % self.etags
+        self.devices[device["id"]] = device
+        return dict(device)
+
+    def _call(self, method, target):
+        with self.lock:
+            self.calls.append((method, target))
+            self.stats["requests"] += 1
+        error = self.failures.get((method, target))
+        if error is not None:
+            raise error
+
+    @staticmethod
+    def _id(path):
+        return unquote(path.rsplit("/", 1)[1])
+
+    @property
+    def writes(self):
+        return [call for call in self.calls if call[0] in ("PUT", "PATCH", "DELETE")]
+
+    # The parts of the client API that devices.py uses.
+    def list_api_version(self):
+        return "2022-10-31-preview"
+
+    def list_params(self, filter=None, order_by=None, page_size=None, api_version=None):  # pylint: disable=redefined-builtin
+        return {"filter": filter, "maxpagesize": page_size}
+
+    def paged(self, path, params=None, api_version=None, limit=None):
+        wanted = params.get("filter")
+        items = [dict(d) for _id, d in sorted(self.devices.items())]
+        if wanted:
+            template = wanted.split("'")[1].replace("''", "'")
+            items = [d for d in items if d.get("template") == template]
+        for _page in range(max(1, -(-len(items) // params["maxpagesize"]))):
+            self._call("LIST", wanted)
+        return iter(items)
+
+    def get(self, path, params=None, api_version=None, allow_404=False):
+        device_id = self._id(path)
+        self._call("GET", device_id)
+        device = self.devices.get(device_id)
+        return dict(device) if device else None
+
+    def put(self, path, body, api_version=None, headers=None):
+        device_id = self._id(path)
+        self._call("PUT", device_id)
+        return self._store(dict(body, id=device_id))
+
+    def patch(self, path, body, api_version=None, content_type="application/json", headers=None):
+        device_id = self._id(path)
+        self._call("PATCH", device_id)
+        device = dict(self.devices[device_id])
+        if body.get("etag") not in (None, device["etag"]):
+            raise IoTCentralError("etag mismatch", status=412)
+        device.update(dict((k, v) for k, v in body.items() if k != "etag"))
+        return self._store(device)
+
+    def delete(self, path, api_version=None, allow_404=True):
+        device_id = self._id(path)
+        self._call("DELETE", device_id)
+        return self.devices.pop(device_id, None) is not None
+
+
+def thermostats(count, prefix="t", **fields):
+    return [dict(fields, id="%s-%03d" % (prefix, n)) for n in range(1, count + 1)]
+
+
+def run(client, devices, check_mode=False, diff_mode=False, **params):
+    params.setdefault("concurrency", 4)
+    return converge_fleet(client, dict(params, devices=devices), check_mode=check_mode, diff_mode=diff_mode)
+
+
+# --------------------------------------------------------------------------------------- validation and defaults
+def test_defaults_fill_only_what_an_item_leaves_unset():
+    specs = validate_fleet(
+        [{"id": "a"}, {"id": "b", "template": CONTROLLER, "enabled": None}, {"id": "c", "state": "absent"}],
+        defaults={"template": THERMOSTAT, "enabled": False, "organizations": ["seattle"]},
+    )
+    assert specs[0] == {"id": "a", "display_name": None, "template": THERMOSTAT, "simulated": None,
+                        "enabled": False, "organizations": ["seattle"], "state": "present"}
+    # An item's own value wins; null in an item means "not set", so the default applies.
+    assert specs[1]["template"] == CONTROLLER and specs[1]["enabled"] is False
+    assert specs[2]["state"] == "absent"
+    # Each item gets its own copy of a list default.
+    specs[0]["organizations"].append("x")
+    assert specs[1]["organizations"] == ["seattle"]
+
+
+def test_defaults_can_set_state_and_types_are_normalized():
+    specs = validate_fleet([{"id": 42, "display_name": 7, "enabled": "yes", "simulated": "false"}],
+                           defaults={"state": "absent"})
+    assert specs[0]["id"] == "42" and specs[0]["display_name"] == "7"
+    assert specs[0]["enabled"] is True and specs[0]["simulated"] is False
+    assert specs[0]["state"] == "absent"
+
+
+@pytest.mark.parametrize("devices, defaults, message", [
+    ([{"id": "ok"}, {"id": "bad_id"}], None,
+     "devices[1]: id 'bad_id' is not a valid device id"),
+    ([{"id": "ok"}, {"display_name": "no id"}], None, "devices[1]: id is required"),
+    ([{"id": "a"}, {"id": "b", "enabled": "maybe"}], None,
+     "devices[1] (id 'b'): enabled must be true or false, got 'maybe'"),
+    ([{"id": "a", "colour": "red"}], None, "devices[0] (id 'a'): unknown field 'colour'; use id, display_name"),
+    ([{"id": "a", "organizations": "seattle"}], None, "devices[0] (id 'a'): organizations must be a list of strings"),
+    ([{"id": "a", "state": "gone"}], None, "devices[0] (id 'a'): state must be one of present, absent, got 'gone'"),
+    ([{"id": "a", "template": ["x"]}], None, "devices[0] (id 'a'): template must be a string, got list"),
+    ([{"id": "a"}, {"id": "b"}, {"id": "a"}], None, "devices[2] (id 'a'): duplicate id, already given at devices[0]"),
+    (["a"], None, "devices[0]: id is required"),
+    ([{"id": "a"}], {"id": "x"}, "defaults: unknown field 'id'"),
+    ([{"id": "a"}], {"enabled": "sometimes"}, "defaults: enabled must be true or false"),
+    ("a,b", None, "devices must be a list"),
+])
+def test_validation_names_the_item_and_the_field_in_one_line(devices, defaults, message):
+    with pytest.raises(ValueError) as info:
+        validate_fleet(devices, defaults)
+    text = str(info.value)
+    assert message in text
+    assert "\n" not in text
+
+
+def test_validation_counts_the_other_invalid_items():
+    devices = [{"id": "ok"}, {"id": "bad_1"}, {"id": "x", "enabled": "?"}, {"id": "bad_2"}]
+    with pytest.raises(ValueError, match=r"^devices\[1\]: .* \(and 2 more invalid items\); nothing was changed$"):
+        validate_fleet(devices)
+
+
+def test_invalid_input_sends_nothing_at_all():
+    client = FakeClient(thermostats(3))
+    with pytest.raises(ValueError, match="devices.2. .id 'x'.: simulated must be true or false"):
+        run(client, [{"id": "t-001", "enabled": False}, {"id": "new"}, {"id": "x", "simulated": "perhaps"}])
+    assert client.calls == []
+
+
+@pytest.mark.parametrize("scope", [None, "", "   "])
+def test_purge_without_a_scope_is_refused_before_any_call(scope):
+    client = FakeClient(thermostats(3))
+    with pytest.raises(ValueError) as info:
+        run(client, [], purge=True, purge_scope=scope)
+    assert "purge=true" in str(info.value) and "purge_scope" in str(info.value)
+    assert "Nothing was changed" in str(info.value)
+    assert client.calls == []
+
+
+def test_scope_filter():
+    assert scope_filter(THERMOSTAT) == "template eq 'dtmi:contoso:Thermostat;1'"
+    assert scope_filter("  urn:contoso:x:1  ") == "template eq 'urn:contoso:x:1'"
+    assert scope_filter("template eq 'dtmi:a;1' and enabled eq false") == "template eq 'dtmi:a;1' and enabled eq false"
+    assert scope_filter("contains(displayName,'store-12')") == "contains(displayName,'store-12')"
+    assert scope_filter(None) is None
+
+
+@pytest.mark.parametrize("value", [0, 65])
+def test_concurrency_is_bounded(value):
+    with pytest.raises(ValueError, match="concurrency must be between 1 and 64"):
+        run(FakeClient(), [{"id": "a"}], concurrency=value)
+
+
+# --------------------------------------------------------------------------------------- planning
+def test_plan_compares_only_the_fields_asked_for():
+    current = {"id": "a", "displayName": "A", "template": THERMOSTAT, "enabled": True, "simulated": False,
+               "organizations": ["x", "y"], "provisioned": True, "etag": "1"}
+    spec = dict(validate_fleet([{"id": "a"}])[0])
+    assert plan_device(spec, current).action == "unchanged"
+    spec.update(enabled=False, organizations=["y", "x"], display_name="A")
+    change = plan_device(spec, current)
+    assert change.action == "updated" and change.delta == {"enabled": False}
+    assert plan_device(dict(spec, state="absent"), current).action == "deleted"
+    assert plan_device(dict(spec, state="absent"), None).action == "unchanged"
+    created = plan_device(dict(spec, template=THERMOSTAT), None)
+    assert created.action == "created"
+    assert created.delta == {"displayName": "A", "template": THERMOSTAT, "enabled": False, "organizations": ["y", "x"]}
+
+
+def test_empty_organizations_match_a_device_without_organizations():
+    client = FakeClient([{"id": "a"}])
+    result = run(client, [{"id": "a", "organizations": []}])
+    assert result["counts"]["unchanged"] == 1 and client.writes == []
+
+
+def test_purge_plans_deletes_only_inside_the_scope():
+    current = {
+        "t-1": {"id": "t-1", "template": THERMOSTAT},
+        "t-2": {"id": "t-2", "template": THERMOSTAT},
+        "c-1": {"id": "c-1", "template": CONTROLLER},
+    }
+    specs = validate_fleet([{"id": "t-1"}, {"id": "new"}])
+    changes = plan_fleet(specs, current, in_scope=["t-1", "t-2"])
+    assert [(c.id, c.action, c.purge) for c in changes] == [
+        ("t-1", "unchanged", False), ("new", "created", False), ("t-2", "deleted", True)]
+
+
+# --------------------------------------------------------------------------------------- reading
+def test_without_purge_one_listing_of_the_application():
+    client = FakeClient(thermostats(250, template=THERMOSTAT))
+    run(client, [{"id": "t-001"}, {"id": "new-1"}])
+    assert client.calls[:3] == [("LIST", None)] * 3
+    assert [c for c in client.calls if c[0] == "GET"] == []
+
+
+def test_with_purge_the_scope_listing_plus_a_get_per_missing_device():
+    client = FakeClient(thermostats(5, template=THERMOSTAT) + thermostats(5, prefix="c", template=CONTROLLER))
+    result = run(client, [{"id": "t-001"}, {"id": "c-001"}, {"id": "new"}], purge=True, purge_scope=THERMOSTAT)
+    reads = [c for c in client.calls if c[0] in ("LIST", "GET")]
+    assert reads[0] == ("LIST", "template eq 'dtmi:contoso:Thermostat;1'")
+    assert sorted(reads[1:]) == [("GET", "c-001"), ("GET", "new")]
+    # c-001 is outside the scope: it is kept, and not purged; t-002..t-005 are.
+    assert result["ids"]["deleted"] == ["t-002", "t-003", "t-004", "t-005"]
+    assert result["ids"]["created"] == ["new"] and result["ids"]["unchanged"] == ["t-001", "c-001"]
+
+
+def test_with_purge_many_missing_devices_list_the_whole_application_instead():
+    client = FakeClient(thermostats(5, template=THERMOSTAT))
+    devices = thermostats(fleet.LOOKUP_LIMIT + 1, prefix="n")
+    run(client, devices, purge=True, purge_scope=THERMOSTAT, check_mode=True)
+    assert client.calls == [("LIST", "template eq 'dtmi:contoso:Thermostat;1'"), ("LIST", None)]
+
+
+# --------------------------------------------------------------------------------------- applying and results
+def test_apply_sends_only_the_needed_writes_and_a_rerun_sends_none():
+    client = FakeClient(thermostats(4, template=THERMOSTAT) + [{"id": "gone", "template": THERMOSTAT}])
+    devices = thermostats(3) + [{"id": "t-004", "enabled": False}, {"id": "new"}, {"id": "gone", "state": "absent"}]
+    result = run(client, devices, defaults={"template": THERMOSTAT})
+    assert sorted(client.writes) == [("DELETE", "gone"), ("PATCH", "t-004"), ("PUT", "new")]
+    assert result["changed"] is True
+    assert result["counts"] == {"created": 1, "updated": 1, "deleted": 1, "unchanged": 3, "failed": 0}
+    assert result["ids"]["unchanged"] == ["t-001", "t-002", "t-003"]
+    assert result["requests"] == {"reads": 1, "writes": 3, "retries": 0, "throttled": 0}
+    assert result["msg"] == "1 created, 1 updated, 1 deleted, 3 unchanged, 0 failed"
+
+    client.calls = []
+    again = run(client, devices, defaults={"template": THERMOSTAT})
+    assert again["changed"] is False and client.writes == []
+    assert client.calls == [("LIST", None)]
+    assert again["counts"]["unchanged"] == 6
+
+
+def test_check_mode_plans_but_writes_nothing():
+    client = FakeClient(thermostats(2))
+    result = run(client, [{"id": "t-001", "enabled": False}, {"id": "new"}], check_mode=True)
+    assert client.writes == []
+    assert result["changed"] is True
+    assert result["ids"]["updated"] == ["t-001"] and result["ids"]["created"] == ["new"]
+    assert result["msg"].startswith("check mode, would be: 1 created, 1 updated")
+
+
+def test_a_failing_device_does_not_stop_the_others_and_is_named_in_msg():
+    bad = IoTCentralError("Device template 'dtmi:x;1' does not exist.", status=422, code="UnprocessableEntity",
+                          request_id="req-1", method="PUT", path="/api/devices/bad-2")
+    worse = IoTCentralError("Device 'bad-1' was not found.", status=404, code="NotFound", method="PATCH",
+                            path="/api/devices/bad-1")
+    client = FakeClient([{"id": "bad-1"}], failures={("PUT", "bad-2"): bad, ("PATCH", "bad-1"): worse})
+    devices = thermostats(10) + [{"id": "bad-1", "enabled": False}, {"id": "bad-2", "template": "dtmi:x;1"}]
+    result = run(client, devices)
+    assert result["counts"] == {"created": 10, "updated": 0, "deleted": 0, "unchanged": 0, "failed": 2}
+    assert result["ids"]["failed"] == ["bad-1", "bad-2"]
+    assert result["changed"] is True
+    lines = result["msg"].splitlines()
+    assert lines[0] == "2 of 12 devices failed (10 created, 0 updated, 0 deleted, 0 unchanged, 2 failed):"
+    assert lines[1] == "bad-1 (update): HTTP 404 NotFound: Device 'bad-1' was not found."
+    assert lines[2] == ("bad-2 (create): HTTP 422 UnprocessableEntity: Device template 'dtmi:x;1' does not exist. "
+                        "(requestId req-1)")
+    assert result["errors"][1] == {"id": "bad-2", "action": "create", "status": 422, "msg": lines[2].split(": ", 1)[1]}
+
+
+def test_an_error_about_the_credential_stops_the_writes_not_sent_yet():
+    denied = IoTCentralError("Forbidden", status=403, code="Forbidden", method="PUT", path="/api/devices/t-001")
+    client = FakeClient(failures={("PUT", "t-001"): denied})
+    result = run(client, thermostats(5), concurrency=1)
+    assert client.writes == [("PUT", "t-001")]
+    assert result["counts"]["failed"] == 5
+    assert result["errors"][1]["msg"] == "not sent: the write of t-001 failed with HTTP 403, so every other write would too"
+    assert len(result["msg"].splitlines()) == 6
+
+
+def test_failure_lines_are_capped(monkeypatch):
+    monkeypatch.setattr(fleet, "MSG_MAX_FAILURES", 3)
+    failures = dict((("PUT", "t-%03d" % n), IoTCentralError("no", status=422)) for n in range(1, 6))
+    result = run(FakeClient(failures=failures), thermostats(5))
+    lines = result["msg"].splitlines()
+    assert len(lines) == 5 and lines[-1] == "... and 2 more failed devices, listed in 'errors'"
+    assert len(result["errors"]) == 5
+
+
+def test_concurrent_writes_all_land():
+    client = FakeClient()
+    result = run(client, thermostats(200), concurrency=8)
+    assert result["counts"]["created"] == 200 and len(client.devices) == 200
+    assert len(client.writes) == 200
+
+
+# --------------------------------------------------------------------------------------- diff
+def test_diff_is_one_line_per_changed_device_with_only_changed_fields():
+    client = FakeClient([{"id": "a", "displayName": "A", "template": THERMOSTAT}, {"id": "b"}, {"id": "old", "template": THERMOSTAT}])
+    result = run(client, [{"id": "a", "enabled": False, "display_name": "A"}, {"id": "b"}, {"id": "c", "simulated": True}],
+                 purge=True, purge_scope=THERMOSTAT, diff_mode=True, check_mode=True)
+    diff = result["diff"]
+    assert diff["before"] == ('a: enabled=true\n'
+                              'old: displayName="old" template="dtmi:contoso:Thermostat;1" (not listed, in purge_scope)\n')
+    assert diff["after"] == 'a: enabled=false\nc: simulated=true\n'
+    assert "1 created, 1 updated, 1 deleted, 1 unchanged" in diff["after_header"]
+
+
+def test_diff_is_capped_for_big_fleets():
+    changes = [Change("d-%04d" % n, "created", {}, None, {"enabled": True}) for n in range(250)]
+    counts = {"created": 250, "updated": 0, "deleted": 0, "unchanged": 0}
+    diff = fleet_diff(changes, counts)
+    lines = diff["after"].splitlines()
+    assert len(lines) == fleet.DIFF_MAX_DEVICES + 1
+    assert lines[-1] == "... 150 more changed devices not shown (see created, updated, deleted)"
+
+
+def test_failed_devices_are_left_out_of_the_diff():
+    failures = {("PUT", "t-002"): IoTCentralError("no", status=422)}
+    result = run(FakeClient(failures=failures), thermostats(2), diff_mode=True)
+    assert result["diff"]["after"] == "t-001\n"
+
+
+# --------------------------------------------------------------------------------------- rate limiter
+def test_fleet_rate_limiter_starts_with_half_a_second_of_burst():
+    limiter = fleet_rate_limiter(20)
+    assert limiter.rate == 20 and limiter.capacity == 10
+    assert fleet_rate_limiter(1).capacity == 1
+    assert fleet_rate_limiter(0) is None
