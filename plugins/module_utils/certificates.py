@@ -136,6 +136,17 @@ def _diff(before, after):
     return {"before": pick(before), "after": pick(after)}
 
 
+def _proof_of_possession(client, group_id, entry, inputs):
+    """A fresh verification code from the service, and a certificate for it signed with the CA key."""
+    answer = client.post(certificate_path(group_id, entry, "generateVerificationCode"))
+    code = (answer or {}).get("verificationCode")
+    if not code:
+        raise ValueError("IoT Central returned no verification code for the %s certificate of %s" % (entry, group_id))
+    return x509_utils.load_certificate(
+        content=x509_utils.make_verification_certificate(inputs.certificate, inputs.ca_key, code),
+        what="verification certificate")
+
+
 def ensure_certificate(client, spec, check_mode=False, inputs=None):
     """Converge one certificate entry of an enrollment group.
 
@@ -184,11 +195,10 @@ def ensure_certificate(client, spec, check_mode=False, inputs=None):
             body["etag"] = current["etag"]
         after = dict(current, verified=True) if check_mode else client.put(path, body)
 
-    if not (after or {}).get("verified"):
-        proof = None
-        if inputs.verification_certificate is not None:
+    if not (after or {}).get("verified") and not attest:
+        proof = inputs.verification_certificate
+        if proof is not None:
             result["verified_by"] = "verification_certificate"
-            proof = inputs.verification_certificate
         elif inputs.ca_key is not None:
             result["verified_by"] = "proof_of_possession"
         if result["verified_by"] is not None:
@@ -198,13 +208,7 @@ def ensure_certificate(client, spec, check_mode=False, inputs=None):
                 after = dict(after, verified=True)
             else:
                 if proof is None:
-                    code = client.post(certificate_path(group_id, entry, "generateVerificationCode"))
-                    code = (code or {}).get("verificationCode")
-                    if not code:
-                        raise ValueError("IoT Central returned no verification code for %s/%s" % (group_id, entry))
-                    proof = x509_utils.load_certificate(
-                        content=x509_utils.make_verification_certificate(inputs.certificate, inputs.ca_key, code),
-                        what="verification certificate")
+                    proof = _proof_of_possession(client, group_id, entry, inputs)
                 client.post(certificate_path(group_id, entry, "verify"),
                             {"certificate": x509_utils.api_certificate_payload(proof)})
                 after = get_certificate_entry(client, group_id, entry) or after

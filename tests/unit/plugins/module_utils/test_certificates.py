@@ -266,3 +266,12 @@ def test_read_certificates(root):
     assert "certificate" not in found["primary"]
     assert list(read_certificates(api, "eg1", ("secondary",))) == ["secondary"]
     assert read_certificates(make_api("symmetricKey"), "eg1") == {}
+
+
+def test_attested_upload_the_service_did_not_mark_verified_sends_nothing_more(root):
+    api = make_api()
+    service_put = api.on_put
+    api.on_put = lambda path, body, current: dict(service_put(path, body, current), verified=False)
+    result = ensure_certificate(api, spec(certificate=root.cert_pem, verified=True))
+    assert (result["action"], result["verified_by"]) == ("created", "attested")
+    assert methods(api) == [("PUT", "primary")]
