@@ -16,8 +16,9 @@ description:
   - Groups come from O(keyed_groups), O(groups) and, with O(device_group_groups), from the application's device groups.
   - The configuration file name must end with C(iotcentral.yml) or C(iotcentral.yaml).
   - If the device list cannot be read completely (after the retries of throttled and failed calls), the source fails
-    and adds no host at all. Set C(inventory_unparsed_failed = true) (E(ANSIBLE_INVENTORY_UNPARSED_FAILED)) to make
-    Ansible stop on it instead of warning and going on without these hosts.
+    and adds no host at all. Set C(any_unparsed_is_failed = true) in the C([inventory]) section of C(ansible.cfg)
+    (E(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true)) to make Ansible stop on it instead of warning and going on
+    without these hosts.
 author:
   - fleetops engineering (@fleetops)
 requirements:
@@ -181,19 +182,23 @@ cache_connection: ~/.cache/iotcentral-inventory
 cache_timeout: 3600
 """
 
+import copy
+
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from jinja2 import Environment, nodes
+from jinja2.exceptions import TemplateError
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import HAS_REQUESTS, IoTCentralError, normalize_base_url
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import build_client
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.inventory import (
+    HOSTVAR_NAMES,
     InventoryError,
     assign_hostnames,
     cache_key,
     check_options,
     device_group_groups,
     fetch_inventory,
-    HOSTVAR_NAMES,
     host_vars,
     is_cache_data,
     memberships,
@@ -214,9 +219,23 @@ else:
     def wrap_var(value):
         return value
 
+# Filters whose result is not a function of their input: an expression using them is evaluated for every host.
+IMPURE_FILTERS = frozenset(("random", "shuffle", "password_hash"))
+# Only parses expressions to see which variables they read; never renders anything.
+EXPRESSION_PARSER = Environment()
+
 CONNECTION_OPTIONS = ("app", "base_url", "api_token", "bearer_token", "api_version", "validate_certs", "ca_path", "timeout")
 SECRET_OPTIONS = ("api_token", "bearer_token")
 TEMPLATED_OPTIONS = ("app", "base_url", "api_token", "bearer_token", "api_version", "ca_path", "filter", "order_by")
+
+
+def _frozen(value):
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(item) for item in value)
+    if isinstance(value, dict):
+        return tuple(sorted((key, _frozen(item)) for key, item in value.items()))
+    # bool and int are kept apart from each other (True == 1 must not share an entry).
+    return (type(value).__name__, value)
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -227,6 +246,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         super().__init__()
         self._settings = None
         self._own_vars = frozenset()
+        self._inputs = {}
+        self._memo = {}
 
     def verify_file(self, path):
         if not super().verify_file(path):
@@ -329,15 +350,56 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     # ------------------------------------------------------------------ building the inventory
 
+    def _memo_inputs(self, expression):
+        """Names of our host variables an expression reads, or None when its value may depend on anything else.
+
+        ansible-core compiles an expression again for every host (about 0.3 ms each). An expression that only
+        reads our host variables, through pure filters and without function calls such as lookup(), has the
+        same value for hosts with the same values of those variables: it is evaluated once per distinct value.
+        """
+        if expression in self._inputs:
+            return self._inputs[expression]
+        inputs = None
+        try:
+            tree = EXPRESSION_PARSER.parse("{{ (%s) }}" % expression)
+        except (TemplateError, TypeError):
+            tree = None
+        if tree is not None:
+            names = frozenset(node.name for node in tree.find_all(nodes.Name))
+            calls = any(isinstance(node.node, nodes.Name) for node in tree.find_all(nodes.Call))
+            impure = any(node.name.rsplit(".", 1)[-1] in IMPURE_FILTERS for node in tree.find_all(nodes.Filter))
+            if names and names <= self._own_vars and not calls and not impure:
+                inputs = tuple(sorted(names))
+        self._inputs[expression] = inputs
+        return inputs
+
+    def _memo_key(self, kind, expression, variables):
+        if not isinstance(expression, str) or (self._vars and self._use_extra_vars()):
+            return None
+        inputs = self._memo_inputs(expression)
+        if inputs is None or any(name not in variables for name in inputs):
+            return None
+        return (kind, expression) + tuple(_frozen(variables[name]) for name in inputs)
+
+    def _use_extra_vars(self):
+        try:
+            return bool(self.get_option("use_extra_vars"))
+        except KeyError:
+            return False
+
     def _compose(self, template, variables, *args, **kwargs):
-        # ansible-core compiles an expression again for every host; for a bare name of one of our own
-        # host variables (plain data, never a template) the value is the answer, at no cost per host.
+        # A bare name of one of our own host variables (plain data, never a template) is its value.
         own = self._own_vars
         if isinstance(template, str):
             name = template.strip()
             if name in own and name in variables and not (self._vars and name in self._vars):
                 return variables[name]
-        return super()._compose(template, variables, *args, **kwargs)
+        key = self._memo_key("expression", template, variables)
+        if key is None:
+            return super()._compose(template, variables, *args, **kwargs)
+        if key not in self._memo:
+            self._memo[key] = super()._compose(template, variables, *args, **kwargs)
+        return copy.deepcopy(self._memo[key])
 
     def _evaluate(self, expression, variables, device_id):
         try:
@@ -349,19 +411,27 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return value
 
     def _test(self, condition, variables, device_id):
+        key = self._memo_key("condition", condition, variables)
+        if key is not None and key in self._memo:
+            return self._memo[key]
         self.templar.available_variables = variables
         try:
             if hasattr(self.templar, "evaluate_conditional"):
-                return bool(self.templar.evaluate_conditional(condition))
-            result = self.templar.template("{%% if %s %%} True {%% else %%} False {%% endif %%}" % condition)
-            return str(result).strip() == "True"
+                result = bool(self.templar.evaluate_conditional(condition))
+            else:
+                result = str(self.templar.template("{%% if %s %%} True {%% else %%} False {%% endif %%}" % condition)).strip() == "True"
         except Exception as exc:  # pylint: disable=broad-exception-caught
             raise InventoryError("include/exclude condition %r failed for device %s: %s" % (condition, device_id, exc))
+        if key is not None:
+            self._memo[key] = result
+        return result
 
     def _plan(self, data, settings):
         prefix = settings["hostvars_prefix"]
         groups_of = memberships(data)
         self._own_vars = frozenset(prefix + name for name in HOSTVAR_NAMES)
+        self._inputs = {}
+        self._memo = {}
         items = [(record, wrap_var(host_vars(record, prefix, groups_of))) for record in data["devices"]]
         items = select_devices(items, settings["include"], settings["exclude"], self._test)
         evaluate = self._evaluate if needs_templating(settings["hostnames"]) else None

@@ -148,3 +148,30 @@ def diff_view(before, after, keys):
             return {}
         return dict((key, obj[key]) for key in keys if key in obj)
     return {"before": pick(before), "after": pick(after)}
+
+
+def guarded_patch(client, path, delta, current, compare, what, content_type="application/json", api_version=None):
+    """PATCH only ``delta``, carrying the etag of ``current`` (the version the delta was computed against).
+
+    On 412 someone changed the resource in between: read it again and recompute the delta once, so a
+    concurrent change of another field does not fail the task and one of the same field is not
+    overwritten blindly.
+    """
+    body = dict(delta)
+    if current.get("etag"):
+        body["etag"] = current["etag"]
+    try:
+        return client.patch(path, body, api_version=api_version, content_type=content_type)
+    except IoTCentralError as exc:
+        if exc.status != 412:
+            raise
+    fresh = client.get(path, api_version=api_version, allow_404=True)
+    if fresh is None:
+        raise IoTCentralError("%s was deleted while it was being updated" % what, status=404)
+    delta = compare(delta, fresh)
+    if not delta:
+        return fresh
+    body = dict(delta)
+    if fresh.get("etag"):
+        body["etag"] = fresh["etag"]
+    return client.patch(path, body, api_version=api_version, content_type=content_type)

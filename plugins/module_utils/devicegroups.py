@@ -1,11 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: fleetops.iotcentral contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Device groups: desired-state logic for the device_group and device_group_info modules.
-
-Also home of :func:`guarded_patch`, the etag-guarded partial update that the enrollment group and
-deployment manifest logic share with device groups.
-"""
+"""Device groups: desired-state logic for the device_group and device_group_info modules."""
 
 from __future__ import annotations
 
@@ -14,9 +10,8 @@ import re
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import (
     PREVIEW_API_VERSION,
     IoTCentralClient,
-    IoTCentralError,
 )
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import diff_view, differences
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import diff_view, differences, guarded_patch
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import with_status
 
 # The spec's DeviceGroupId: pattern ^[a-zA-Z0-9_-]*$, maxLength 255 (an empty id cannot name a resource).
@@ -58,33 +53,6 @@ def compare_group(desired, current):
 
 def get_group(client, group_id):
     return client.get(group_path(group_id), allow_404=True)
-
-
-def guarded_patch(client, path, delta, current, compare, what, content_type="application/json", api_version=None):
-    """PATCH only ``delta``, carrying the etag of ``current`` (the version the delta was computed against).
-
-    On 412 someone changed the resource in between: read it again and recompute the delta once, so a
-    concurrent change of another field does not fail the task and one of the same field is not
-    overwritten blindly.
-    """
-    body = dict(delta)
-    if current.get("etag"):
-        body["etag"] = current["etag"]
-    try:
-        return client.patch(path, body, api_version=api_version, content_type=content_type)
-    except IoTCentralError as exc:
-        if exc.status != 412:
-            raise
-    fresh = client.get(path, api_version=api_version, allow_404=True)
-    if fresh is None:
-        raise IoTCentralError("%s was deleted while it was being updated" % what, status=404)
-    delta = compare(delta, fresh)
-    if not delta:
-        return fresh
-    body = dict(delta)
-    if fresh.get("etag"):
-        body["etag"] = fresh["etag"]
-    return client.patch(path, body, api_version=api_version, content_type=content_type)
 
 
 def ensure_device_group(client, spec, check_mode=False):

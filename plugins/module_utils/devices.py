@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient, IoTCentralError
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import diff_view, differences
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import diff_view, differences, guarded_patch
 
 # The how-to: "A device ID can contain letters, numbers, and the - character." 128 is IoT Hub's device id limit.
 DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,128}$")
@@ -132,29 +132,9 @@ def ensure_device(client, spec, check_mode=False, current=None, current_known=Fa
 
 
 def patch_device(client, device_id, delta, current, api_version=None):
-    """PATCH only the changed fields, guarded by the etag we compared against.
-
-    On 412 (someone changed the device meanwhile) re-read once and re-compare, so a concurrent
-    change of another field does not fail the task, and one of the same field is not overwritten blindly.
-    """
-    body = dict(delta)
-    if current.get("etag"):
-        body["etag"] = current["etag"]
-    try:
-        return client.patch(device_path(device_id), body, api_version=api_version)
-    except IoTCentralError as exc:
-        if exc.status != 412:
-            raise
-    fresh = get_device(client, device_id, api_version=api_version)
-    if fresh is None:
-        raise IoTCentralError("Device %s was deleted while it was being updated" % device_id, status=404)
-    delta = compare(delta, fresh)
-    if not delta:
-        return fresh
-    body = dict(delta)
-    if fresh.get("etag"):
-        body["etag"] = fresh["etag"]
-    return client.patch(device_path(device_id), body, api_version=api_version)
+    """PATCH only the changed fields, guarded by the etag they were computed against (re-read once on 412)."""
+    return guarded_patch(client, device_path(device_id), delta, current, compare, "Device %s" % device_id,
+                         api_version=api_version)
 
 
 def list_devices(client, filter=None, order_by=None, limit=None, page_size=None):  # pylint: disable=redefined-builtin

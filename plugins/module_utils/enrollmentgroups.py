@@ -15,8 +15,7 @@ import copy
 import re
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import differences
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.devicegroups import guarded_patch
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import differences, guarded_patch
 
 # The spec's EnrollmentGroupId: ^[a-zA-Z0-9-]*$ (no underscore, unlike device group ids), maxLength 255.
 ENROLLMENT_GROUP_ID_PATTERN = re.compile(r"^[a-zA-Z0-9-]{1,255}$")

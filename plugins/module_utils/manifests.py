@@ -11,8 +11,7 @@ import re
 from ansible.module_utils.common.yaml import HAS_YAML, yaml_load
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import diff_view
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.devicegroups import guarded_patch
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import diff_view, guarded_patch
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import (
     device_api_version,
     device_path,

@@ -29,9 +29,11 @@ extends_documentation_fragment:
   - fleetops.iotcentral.connection
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: The current state is read (listing requests) and no write is sent.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details:
       - One line per device that changes, with only the fields that change, at most 100 devices (the rest are
@@ -146,7 +148,7 @@ options:
     type: float
     default: 20
 notes:
-  - The result lists every device id; for fleets of many thousands of devices consider O(ansible.builtin.no_log)
+  - The result lists every device id; for fleets of many thousands of devices consider C(no_log)
     or not registering it when only the counts matter.
 seealso:
   - module: fleetops.iotcentral.device

@@ -63,7 +63,7 @@ def probe():
 def main():
     print("== bench_import: import time of device_fleet's module_utils (median of %d fresh interpreters)" % RUNS)
     print("machine: " + machine())
-    samples = [probe() for _ in range(RUNS)]
+    samples = [probe() for _run in range(RUNS)]
     print("%-44s %10s %10s" % ("import (on top of the lines above)", "median ms", "modules"))
     total = 0.0
     modules = 0
@@ -76,8 +76,8 @@ def main():
         print("%-44s %10.1f %10d" % (label, median, added))
     print("%-44s %10.1f %10d" % ("our module_utils together", total, modules))
     loaded = sorted(set(name for sample in samples for name in sample["loaded"]))
-    print("heavy modules loaded by these imports: %s" % (", ".join(loaded) if loaded else "none (requests, urllib3, "
-                                                           "concurrent.futures, cryptography stay lazy)"))
+    lazy = "none (%s stay lazy)" % ", ".join(LAZY)
+    print("heavy modules loaded by these imports: %s" % (", ".join(loaded) if loaded else lazy))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 import requests
 
-from conftest import emulator_stats
 
 pytestmark = pytest.mark.integration
 
@@ -15,35 +14,35 @@ def test_device_group_lifecycle(run_playbook, fresh_emulator):
     result = run_playbook("device_group.yml")
     assert result.rc == 0, result.output
     assert result.recap()["failed"] == 0
-    assert emulator_stats(fresh_emulator)["spec_violations"] == []
+    assert fresh_emulator.stats()["spec_violations"] == []
 
 
 def test_enrollment_group_lifecycle(run_playbook, fresh_emulator):
     result = run_playbook("enrollment_group.yml")
     assert result.rc == 0, result.output
     assert result.recap()["failed"] == 0
-    assert emulator_stats(fresh_emulator)["spec_violations"] == []
+    assert fresh_emulator.stats()["spec_violations"] == []
 
 
 def test_x509_walkthrough(run_playbook, fresh_emulator):
     result = run_playbook("x509_certificate.yml")
     assert result.rc == 0, result.output
     assert result.recap()["failed"] == 0
-    assert emulator_stats(fresh_emulator)["spec_violations"] == []
+    assert fresh_emulator.stats()["spec_violations"] == []
 
 
 def test_deployment_manifests_and_edge_devices(run_playbook, fresh_emulator):
     result = run_playbook("deployment_manifest.yml")
     assert result.rc == 0, result.output
     assert result.recap()["failed"] == 0
-    assert emulator_stats(fresh_emulator)["spec_violations"] == []
+    assert fresh_emulator.stats()["spec_violations"] == []
 
 
 def test_bad_input_fails_cleanly_and_changes_nothing(run_playbook, fresh_emulator):
     result = run_playbook("groups_bad_input.yml")
     assert result.rc == 0, result.output
     assert "Traceback" not in result.output
-    assert emulator_stats(fresh_emulator)["spec_violations"] == []
+    assert fresh_emulator.stats()["spec_violations"] == []
 
 
 def test_secrets_never_reach_the_output_even_at_vvv(run_playbook, fresh_emulator, tmp_path):
@@ -71,7 +70,7 @@ def test_secrets_never_reach_the_output_even_at_vvv(run_playbook, fresh_emulator
         for line in body:
             assert line not in certs.output, key_file.name
     assert "PRIVATE KEY" not in certs.output
-    assert emulator_stats(fresh_emulator)["spec_violations"] == []
+    assert fresh_emulator.stats()["spec_violations"] == []
 
 
 def test_second_run_of_the_groups_demo_is_idempotent(run_playbook, fresh_emulator, tmp_path):
@@ -79,11 +78,11 @@ def test_second_run_of_the_groups_demo_is_idempotent(run_playbook, fresh_emulato
     first = run_playbook("../../../demo/groups.yml", extra_vars=extra)
     assert first.rc == 0, first.output
     assert first.recap()["changed"] > 0
-    before = emulator_stats(fresh_emulator)["writes"]
+    before = fresh_emulator.stats()["writes"]
     second = run_playbook("../../../demo/groups.yml", extra_vars=extra)
     assert second.rc == 0, second.output
     assert second.recap()["changed"] == 0, second.output
-    assert emulator_stats(fresh_emulator)["writes"] == before
+    assert fresh_emulator.stats()["writes"] == before
     cleanup = run_playbook("../../../demo/groups.yml", extra_vars=dict(extra, demo_delete=True))
     assert cleanup.rc == 0, cleanup.output
-    assert emulator_stats(fresh_emulator)["spec_violations"] == []
+    assert fresh_emulator.stats()["spec_violations"] == []

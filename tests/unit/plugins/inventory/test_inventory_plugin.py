@@ -304,3 +304,70 @@ def test_device_group_groups(harness):
 def test_plugin_file_has_no_secret_defaults():
     assert "SharedAccessSignature sr=" not in open(plugin_module.__file__, encoding="utf-8").read().split('EXAMPLES = r"""')[0]
     assert os.path.basename(plugin_module.__file__) == "devices.py"
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Counts the expressions and conditionals that reach ansible-core's templating."""
+    calls = []
+    compose = plugin_module.Constructable._compose
+
+    def counting(self, template, variables, *args, **kwargs):
+        calls.append(("expression", str(template)))
+        return compose(self, template, variables, *args, **kwargs)
+
+    monkeypatch.setattr(plugin_module.Constructable, "_compose", counting)
+    return calls
+
+
+def test_expressions_of_our_variables_are_evaluated_once_per_distinct_value(harness, counted):
+    fleet = [device("d-%02d" % n, enabled=n % 2 == 0, organizations=["org%d" % (n % 3)]) for n in range(30)]
+    inventory = harness(FakeApp(fleet)).run({
+        "keyed_groups": [{"key": "iotc_organizations[0] | upper", "prefix": "org"},
+                         {"key": "iotc_status ~ '-' ~ (iotc_enabled | string)", "prefix": "s"}],
+        "compose": {"site": "iotc_organizations | first", "stamp": "lookup('env', 'HOME') ~ iotc_status",
+                    "orgs": "iotc_organizations | list"},
+    })
+    seen = [template for _kind, template in counted]
+    assert seen.count("iotc_organizations[0] | upper") == 3
+    assert seen.count("iotc_status ~ '-' ~ (iotc_enabled | string)") == 2
+    assert seen.count("iotc_organizations | first") == 3
+    # A lookup may give anything: evaluated for every host.
+    assert seen.count("lookup('env', 'HOME') ~ iotc_status") == 30
+    assert members(inventory, "org_ORG1") == ["d-01", "d-04", "d-07", "d-10", "d-13", "d-16", "d-19", "d-22", "d-25", "d-28"]
+    assert members(inventory, "s_registered_True") == ["d-%02d" % n for n in range(0, 30, 2)]
+    assert hostvars(inventory, "d-05")["site"] == "org2"
+    # A memoised result is copied for each host, so no two hosts share one mutable value.
+    first, second = inventory.get_host("d-00").get_vars()["orgs"], inventory.get_host("d-03").get_vars()["orgs"]
+    assert first == second == ["org0"] and first is not second
+
+
+@pytest.mark.parametrize("expression", [
+    "iotc_id ~ (99 | random)",                  # impure filter
+    "iotc_status ~ inventory_hostname",         # not one of our variables
+    "now() ~ iotc_status",                      # function call
+    "{{ iotc_status }}",                        # not a bare expression: left to ansible-core
+])
+def test_expressions_that_may_depend_on_more_are_evaluated_per_host(harness, counted, expression):
+    fleet = [device("d-%02d" % n) for n in range(5)]
+    harness(FakeApp(fleet)).run({"compose": {"x": expression}})
+    assert [template for _kind, template in counted].count(expression) == 5
+
+
+def test_include_conditions_are_memoised_too(harness, monkeypatch):
+    from ansible.template import Templar
+
+    fleet = [device("d-%02d" % n, enabled=n % 3 != 0) for n in range(30)]
+    evaluated = []
+    conditional = Templar.evaluate_conditional
+
+    def counting(self, condition):
+        evaluated.append(str(condition))
+        return conditional(self, condition)
+
+    monkeypatch.setattr(Templar, "evaluate_conditional", counting)
+    inventory = harness(FakeApp(fleet)).run({"include": ["iotc_enabled"], "exclude": ["iotc_id.endswith('1')"]})
+    assert evaluated.count("iotc_enabled") == 2
+    # The exclude condition reads iotc_id, unique per device: once per included device.
+    assert evaluated.count("iotc_id.endswith('1')") == 20
+    assert len(inventory.hosts) == 18  # 20 enabled, minus d-01 and d-11
