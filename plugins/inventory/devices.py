@@ -146,6 +146,7 @@ seealso:
 """
 
 EXAMPLES = r"""
+---
 # fleet.iotcentral.yml: every device, grouped by template and status.
 # Connection from IOTCENTRAL_APP (or IOTCENTRAL_BASE_URL) and IOTCENTRAL_API_TOKEN.
 plugin: fleetops.iotcentral.devices
@@ -155,7 +156,8 @@ keyed_groups:
   - key: iotc_status
     prefix: status
 
-# thermostats.iotcentral.yml: enabled thermostats, named after their display name, token from a vault.
+---
+# thermostats.iotcentral.yml: enabled thermostats, named after their display name, token read from a file.
 plugin: fleetops.iotcentral.devices
 app: contoso-store
 api_token: "{{ lookup('ansible.builtin.file', 'secrets/iotcentral-token') }}"
@@ -168,6 +170,7 @@ exclude:
 groups:
   needs_approval: iotc_status == 'waiting_for_approval'
 
+---
 # groups.iotcentral.yml: only two device groups, every device group as an Ansible group, cached for an hour.
 plugin: fleetops.iotcentral.devices
 app: contoso-store
@@ -374,25 +377,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return inputs
 
     def _memo_key(self, kind, expression, variables):
-        if not isinstance(expression, str) or (self._vars and self._use_extra_vars()):
+        # With use_extra_vars, extra vars may shadow ours: no shortcut then.
+        if not isinstance(expression, str) or (self._vars and self.get_option("use_extra_vars")):
             return None
         inputs = self._memo_inputs(expression)
         if inputs is None or any(name not in variables for name in inputs):
             return None
         return (kind, expression) + tuple(_frozen(variables[name]) for name in inputs)
 
-    def _use_extra_vars(self):
-        try:
-            return bool(self.get_option("use_extra_vars"))
-        except KeyError:
-            return False
-
     def _compose(self, template, variables, *args, **kwargs):
         # A bare name of one of our own host variables (plain data, never a template) is its value.
         own = self._own_vars
         if isinstance(template, str):
             name = template.strip()
-            if name in own and name in variables and not (self._vars and name in self._vars):
+            if name in own and name in variables and not (self._vars and self.get_option("use_extra_vars")):
                 return variables[name]
         key = self._memo_key("expression", template, variables)
         if key is None:

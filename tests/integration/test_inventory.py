@@ -210,7 +210,8 @@ def test_golden(fleet, name, modes):
         if mode == "list":
             check_golden("%s.list.json" % name, listed(fleet, source))
         else:
-            check_golden("%s.graph.txt" % name, graphed(fleet, source, "--vars" if name == "device_groups" else "--graph"))
+            extra = ("--vars",) if name == "device_groups" else ()
+            check_golden("%s.graph.txt" % name, graphed(fleet, source, *extra))
     assert_clean(fleet)
 
 
