@@ -88,12 +88,12 @@ options:
   rate_limit:
     description:
       - Requests per second this inventory allows itself, shared by all its threads.
-      - The service allows 20 per application, counted over every client of the application. The default stays just
-        under it, because a client pacing itself at exactly the service's rate meets an occasional HTTP 429 (timing
-        jitter), and every 429 costs at least a second of back-off. Lower it when other automation uses the same
+      - The service allows 20 per application, counted over every client of the application. The shared client
+        starts with a burst of half a second's budget and then paces itself at this rate, which keeps it clear of
+        HTTP 429 (each costs at least a second of back-off). Lower it when other automation uses the same
         application at the same time.
     type: float
-    default: 19
+    default: 20
   include:
     description:
       - Client-side selection for what the server cannot filter. A device is kept when at least one of these Jinja

@@ -99,7 +99,11 @@ class RateLimiter:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = float(rate)
-        self.capacity = float(burst if burst is not None else max(1.0, rate))
+        # Half a second's budget by default, not a whole second's: a process cannot know what the seconds before
+        # it spent of the application's budget (the previous task, another fork), and the headroom absorbs
+        # timing jitter between our clock and the service's, so a steady stream at the limit is not throttled
+        # (tests/benchmarks/bench_limiter.py: one 429 per run with a full second's burst, none with half).
+        self.capacity = float(burst if burst is not None else max(1.0, rate / 2.0))
         self._tokens = self.capacity
         self._clock = clock
         self._sleep = sleep

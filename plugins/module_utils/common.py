@@ -107,6 +107,20 @@ class IoTCentralModule:
     def exit(self, **kwargs):
         self.module.exit_json(**kwargs)
 
+    def converge(self, ensure, result_key, present_view=None, **ensure_kwargs):
+        """The result of one ``ensure_*(client, params, check_mode=...)`` -> ``(action, resource, diff)`` call.
+
+        Shapes what every state-based module returns: ``changed``, ``action``, the resource under
+        ``result_key`` (when ``state=present``; through ``present_view`` if given) and ``diff`` in diff mode.
+        """
+        action, resource, diff = ensure(self.client, self.params, check_mode=self.check_mode, **ensure_kwargs)
+        result = {"changed": action != "unchanged", "action": action}
+        if self.params["state"] == "present":
+            result[result_key] = present_view(resource) if present_view else resource
+        if self.diff_mode:
+            result["diff"] = diff
+        return result
+
     def run(self, function, *args, **kwargs):
         """Call ``function(*args, **kwargs)`` and exit with its result, turning known errors into one-line failures."""
         error = None

@@ -76,6 +76,13 @@ def desired_fields(spec):
 
 
 def compare(desired, current):
+    """Fields of ``desired`` that differ from the device ``current``.
+
+    The API leaves ``organizations`` out when a device has none, so a missing list counts as ``[]``:
+    otherwise ``organizations: []`` would be reported as a change on every run.
+    """
+    if current is not None and "organizations" in desired and current.get("organizations") is None:
+        current = dict(current, organizations=[])
     return differences(desired, current, list_as_set=("organizations", "type"))
 
 

@@ -17,7 +17,7 @@ import json
 import re
 import threading
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import MAX_PAGE_SIZE, IoTCentralError, RateLimiter
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import MAX_PAGE_SIZE, IoTCentralError
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import (
     DEVICE_ID_PATTERN,
     compare,
@@ -35,8 +35,9 @@ ACTIONS = ("created", "updated", "deleted", "unchanged", "failed")
 DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 64
 DEFAULT_RATE_LIMIT = 20.0
-# Up to this many listed devices that the purge scope listing did not return are read one GET each; more and
-# one listing of the whole application is cheaper on any application of fewer than 100 x this many devices.
+# Listed devices that the purge scope listing did not return: K of them cost K GETs, or one listing of the whole
+# application (its size / 100 pages), unknown until listed. Up to this many (one second of the service's budget) are
+# read with GETs; above it the whole listing is used, cheaper whenever the application has fewer than 100 x K devices.
 LOOKUP_LIMIT = 20
 DIFF_MAX_DEVICES = 100
 MSG_MAX_FAILURES = 100
@@ -183,13 +184,6 @@ def scope_filter(purge_scope):
 
 
 # ----------------------------------------------------------------------------------------- reading
-def _normalized(device):
-    # The API omits an empty organizations list; without this, organizations: [] would be reported as a change forever.
-    if device is not None and device.get("organizations") is None:
-        device = dict(device, organizations=[])
-    return device
-
-
 def _run_pool(function, items, concurrency):
     """``function(item)`` for every item on ``concurrency`` threads; results in item order."""
     if not items:
@@ -208,23 +202,26 @@ def read_current(client, specs, purge=False, purge_scope=None, concurrency=DEFAU
     Returns ``(current, in_scope)``: ``current`` maps id -> device for the listed devices that exist (and every
     device read); ``in_scope`` is the list of ids the scope filter returned (None without purge).
 
-    Without purge: one listing of the application, pages of 100 (a device absent from it does not exist).
+    Without purge: one listing of the application, pages of 100 (a device absent from it does not exist); none
+    for an empty list.
     With purge: the scope listing, which a purge needs anyway; listed devices it did not return (new devices,
     or devices outside the scope) are read one GET each when there are at most LOOKUP_LIMIT of them, otherwise
     by one listing of the whole application.
     """
     if not purge:
-        return dict((d["id"], _normalized(d)) for d in list_devices(client, page_size=MAX_PAGE_SIZE)), None
+        if not specs:
+            return {}, None
+        return dict((d["id"], d) for d in list_devices(client, page_size=MAX_PAGE_SIZE)), None
     in_scope = list_devices(client, filter=scope_filter(purge_scope), page_size=MAX_PAGE_SIZE)
-    current = dict((d["id"], _normalized(d)) for d in in_scope)
+    current = dict((d["id"], d) for d in in_scope)
     missing = [spec["id"] for spec in specs if spec["id"] not in current]
     if len(missing) > LOOKUP_LIMIT:
         for device in list_devices(client, page_size=MAX_PAGE_SIZE):
-            current.setdefault(device["id"], _normalized(device))
+            current.setdefault(device["id"], device)
     elif missing:
         for device in _run_pool(lambda device_id: get_device(client, device_id), missing, concurrency):
             if device is not None:
-                current[device["id"]] = _normalized(device)
+                current[device["id"]] = device
     return current, [d["id"] for d in in_scope]
 
 
@@ -428,17 +425,6 @@ def _as_done(outcome):
 
 
 # ----------------------------------------------------------------------------------------- the whole run
-def fleet_rate_limiter(rate):
-    """The limiter for a fleet run: ``rate`` per second, with a burst of half a second's budget.
-
-    A module process starts with no idea what the seconds before it spent of the application's budget (the
-    previous task, another fork). Starting from a full second's burst could meet a service bucket that is not
-    full and be throttled; half a bucket also leaves the service headroom for timing jitter between our
-    clock and its own, so a steady stream at the limit is not throttled either.
-    """
-    return RateLimiter(rate, burst=max(1.0, rate / 2.0)) if rate else None
-
-
 def converge_fleet(client, params, check_mode=False, diff_mode=False):
     """Validate, read, plan, apply and report; ``params`` are the device_fleet module options."""
     purge = bool(params.get("purge"))

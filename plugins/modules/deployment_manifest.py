@@ -165,13 +165,7 @@ def converge(module):
     data = None
     if params["state"] == "present" and (params["data"] is not None or params["src"] is not None):
         data = load_manifest_data(data=params["data"], src=params["src"])
-    action, manifest, diff = ensure_manifest(module.client, params, check_mode=module.check_mode, data=data)
-    result = {"changed": action != "unchanged", "action": action}
-    if params["state"] == "present":
-        result["deployment_manifest"] = manifest
-    if module.diff_mode:
-        result["diff"] = diff
-    return result
+    return module.converge(ensure_manifest, "deployment_manifest", data=data)
 
 
 def main():

@@ -184,15 +184,8 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.manifests impo
 
 
 def converge(module):
-    params = module.params
-    validate_device_id(params["id"])
-    action, device, diff = ensure_edge_device(module.client, params, check_mode=module.check_mode)
-    result = {"changed": action != "unchanged", "action": action}
-    if params["state"] == "present":
-        result["device"] = with_status(device)
-    if module.diff_mode:
-        result["diff"] = diff
-    return result
+    validate_device_id(module.params["id"])
+    return module.converge(ensure_edge_device, "device", present_view=with_status)
 
 
 def main():

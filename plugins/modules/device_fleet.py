@@ -27,14 +27,11 @@ author:
   - fleetops engineering (@fleetops)
 extends_documentation_fragment:
   - fleetops.iotcentral.connection
+  - fleetops.iotcentral.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
     details: The current state is read (listing requests) and no write is sent.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
     details:
       - One line per device that changes, with only the fields that change, at most 100 devices (the rest are
         counted). Unchanged devices are not shown.
@@ -321,7 +318,6 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.fleet import (
     DEFAULT_RATE_LIMIT,
     MAX_CONCURRENCY,
     converge_fleet,
-    fleet_rate_limiter,
 )
 
 
@@ -342,8 +338,7 @@ def main():
     if params["rate_limit"] < 0:
         module.fail("rate_limit must be 0 (no client-side limit) or a positive number of requests per second")
 
-    client = module.client_for(rate_limit=0, pool_size=params["concurrency"])
-    client.rate_limiter = fleet_rate_limiter(params["rate_limit"])
+    client = module.client_for(rate_limit=params["rate_limit"], pool_size=params["concurrency"])
 
     error = None
     result = None

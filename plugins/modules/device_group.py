@@ -141,15 +141,8 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.devicegroups i
 
 
 def converge(module):
-    params = module.params
-    validate_group_id(params["id"])
-    action, group, diff = ensure_device_group(module.client, params, check_mode=module.check_mode)
-    result = {"changed": action != "unchanged", "action": action}
-    if params["state"] == "present":
-        result["device_group"] = group
-    if module.diff_mode:
-        result["diff"] = diff
-    return result
+    validate_group_id(module.params["id"])
+    return module.converge(ensure_device_group, "device_group")
 
 
 def main():

@@ -184,15 +184,8 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.enrollmentgrou
 
 
 def converge(module):
-    params = module.params
-    validate_enrollment_group_id(params["id"])
-    action, group, diff = ensure_enrollment_group(module.client, params, check_mode=module.check_mode)
-    result = {"changed": action != "unchanged", "action": action}
-    if params["state"] == "present":
-        result["enrollment_group"] = group
-    if module.diff_mode:
-        result["diff"] = diff
-    return result
+    validate_enrollment_group_id(module.params["id"])
+    return module.converge(ensure_enrollment_group, "enrollment_group")
 
 
 def main():

@@ -50,10 +50,6 @@ def fresh_emulator(emulator):
     return emulator
 
 
-def emulator_stats(emulator):
-    return requests.get(emulator.base_url + "/__emulator__/stats", timeout=10).json()
-
-
 @pytest.fixture
 def run_playbook(fresh_emulator):
     from emulator.defaults import ADMIN_TOKEN, READER_TOKEN

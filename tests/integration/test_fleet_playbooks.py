@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import emulator_stats
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +26,7 @@ def test_fleet_lifecycle(run_playbook, fresh_emulator):
     result = run_playbook("device_fleet.yml")
     assert result.rc == 0, result.output
     assert result.recap()["failed"] == 0
-    stats = emulator_stats(fresh_emulator)
+    stats = fresh_emulator.stats()
     assert stats["spec_violations"] == []
     assert stats["throttled"] == 0
 
@@ -36,18 +35,18 @@ def test_fleet_bad_input_fails_cleanly_and_changes_nothing(run_playbook, fresh_e
     result = run_playbook("device_fleet_bad_input.yml")
     assert result.rc == 0, result.output
     assert "Traceback" not in result.output
-    assert emulator_stats(fresh_emulator)["spec_violations"] == []
+    assert fresh_emulator.stats()["spec_violations"] == []
 
 
 def test_second_run_of_the_demo_fleet_is_idempotent(run_playbook, fresh_emulator):
     # A smaller fleet than the demo's 200 keeps the test quick; the playbook is the same.
     first = run_playbook("../../../demo/fleet.yml", extra_vars={"demo_fleet_size": 40})
     assert first.rc == 0, first.output
-    stats = emulator_stats(fresh_emulator)
+    stats = fresh_emulator.stats()
     assert stats["writes"] == 40
     second = run_playbook("../../../demo/fleet.yml", extra_vars={"demo_fleet_size": 40})
     assert second.rc == 0, second.output
     assert second.recap()["changed"] == 0
-    after = emulator_stats(fresh_emulator)
+    after = fresh_emulator.stats()
     assert after["writes"] == stats["writes"]
     assert after["spec_violations"] == []

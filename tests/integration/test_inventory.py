@@ -281,7 +281,7 @@ def test_throttled_listing_is_retried_and_complete(fleet):
         stats = slow.stats()
     finally:
         handle.stop()
-    # One device per page: 14 pages at a client pace of 19/s against a limit of 5/s.
+    # One device per page: 14 pages at a client pace of 20/s against a limit of 5/s.
     assert stats["throttled"] > 0
     assert stats["requests"] == len(FLEET) + SIMULATED["count"] + stats["throttled"]
     check_golden("throttled.graph.txt", text)

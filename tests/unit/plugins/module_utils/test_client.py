@@ -281,10 +281,12 @@ def test_parse_retry_after_seconds_and_dates():
 def test_rate_limiter_paces_to_rate_after_burst():
     clock = Clock()
     limiter = RateLimiter(20, clock=clock, sleep=clock.sleep)
-    for _attempt in range(60):
+    for _attempt in range(50):
         limiter.acquire()
-    # 20 tokens of burst, then 40 more at 20/s.
+    # Half a second's burst (10 tokens), then 40 more at 20/s.
+    assert limiter.capacity == 10
     assert abs((clock.now - 1000.0) - 2.0) < 1e-6
+    assert RateLimiter(1).capacity == 1 and RateLimiter(20, burst=20).capacity == 20
 
 
 def test_rate_limiter_pause_holds_everyone_and_empties_bucket():

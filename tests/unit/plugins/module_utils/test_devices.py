@@ -139,3 +139,13 @@ def test_bulk_caller_can_pass_current_state_and_skip_the_get():
     client = FakeClient()
     action, _device, _diff = ensure_device(client, {"id": "t1", "enabled": True}, current=dict(EXISTING), current_known=True)
     assert action == "unchanged" and client.writes == []
+
+
+def test_empty_organizations_match_a_device_the_api_shows_without_any():
+    current = dict(EXISTING)
+    del current["organizations"]
+    client = FakeClient({"t1": current})
+    action, _device, _diff = ensure_device(client, {"id": "t1", "organizations": []})
+    assert action == "unchanged" and client.writes == []
+    action, _device, _diff = ensure_device(client, {"id": "t1", "organizations": ["x"]})
+    assert action == "updated"

@@ -13,7 +13,6 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.fleet import (
     Change,
     converge_fleet,
     fleet_diff,
-    fleet_rate_limiter,
     plan_device,
     plan_fleet,
     scope_filter,
@@ -242,6 +241,12 @@ def test_without_purge_one_listing_of_the_application():
     assert [c for c in client.calls if c[0] == "GET"] == []
 
 
+def test_an_empty_list_without_purge_sends_nothing():
+    client = FakeClient(thermostats(3))
+    result = run(client, [])
+    assert client.calls == [] and result["changed"] is False
+
+
 def test_with_purge_the_scope_listing_plus_a_get_per_missing_device():
     client = FakeClient(thermostats(5, template=THERMOSTAT) + thermostats(5, prefix="c", template=CONTROLLER))
     result = run(client, [{"id": "t-001"}, {"id": "c-001"}, {"id": "new"}], purge=True, purge_scope=THERMOSTAT)
@@ -358,11 +363,3 @@ def test_failed_devices_are_left_out_of_the_diff():
     failures = {("PUT", "t-002"): IoTCentralError("no", status=422)}
     result = run(FakeClient(failures=failures), thermostats(2), diff_mode=True)
     assert result["diff"]["after"] == "t-001\n"
-
-
-# --------------------------------------------------------------------------------------- rate limiter
-def test_fleet_rate_limiter_starts_with_half_a_second_of_burst():
-    limiter = fleet_rate_limiter(20)
-    assert limiter.rate == 20 and limiter.capacity == 10
-    assert fleet_rate_limiter(1).capacity == 1
-    assert fleet_rate_limiter(0) is None
