@@ -59,7 +59,9 @@ options:
     description:
       - Read timeout of one HTTP request in seconds; connecting is bounded by the smaller of this and 10 seconds.
       - Throttled (HTTP 429) and transiently failing (HTTP 5xx, network) calls are retried with exponential
-        backoff and jitter, honouring C(Retry-After), for at most 6 retries and 120 seconds.
+        backoff and jitter, honouring C(Retry-After), for at most 6 retries and 120 seconds of waiting between
+        attempts (each attempt is bounded by this timeout). A C(Retry-After) longer than 30 seconds fails the call
+        at once instead.
       - If not set, the value of the E(IOTCENTRAL_TIMEOUT) environment variable is used.
     type: float
     default: 30

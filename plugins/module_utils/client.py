@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import random
+import re
 import threading
 import time
 import uuid
@@ -38,6 +39,8 @@ RETRYABLE_STATUSES = frozenset((429, 500, 502, 503, 504))
 IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "PUT", "DELETE", "PATCH"))
 
 HAS_REQUESTS = importlib.util.find_spec("requests") is not None
+
+APP_SUBDOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
 
 class IoTCentralError(Exception):
@@ -179,6 +182,32 @@ def parse_retry_after(value, now=None):
     return max(0.0, when.timestamp() - now)
 
 
+def never_reached_service(exc):
+    """True when a connection error means no request reached the service (refused or unresolvable host).
+
+    requests wraps urllib3's NewConnectionError (NameResolutionError is a subclass) in a MaxRetryError as
+    ``reason``; walk that chain rather than matching message text. Only such errors are safe to retry for a
+    POST: after a reset or a read timeout the service may already have acted.
+    """
+    try:
+        from urllib3.exceptions import NewConnectionError  # pylint: disable=import-outside-toplevel
+    except ImportError:  # pragma: no cover - urllib3 comes with requests
+        return False
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, NewConnectionError):
+            return True
+        pending.append(getattr(current, "reason", None))
+        pending.append(current.__cause__)
+        pending.append(current.__context__)
+        pending.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
+    return False
+
+
 def parse_sas_token(token):
     """Split ``SharedAccessSignature sr=..&sig=..&skn=..&se=..`` into its fields.
 
@@ -215,12 +244,17 @@ def normalize_base_url(app=None, base_url=None):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("base_url must be an absolute http(s) URL such as https://myapp.azureiotcentral.com")
+        if parts.username or parts.password or parts.query or parts.fragment:
+            # Credentials in the URL would be echoed in every error message; a query would break every path.
+            raise ValueError("base_url must not carry a user name, password, query or fragment; give only "
+                             "scheme://host[:port][/path] and the credential in api_token or bearer_token")
         return url
     if app:
         app = app.strip()
-        if "." in app or "/" in app:
+        if not APP_SUBDOMAIN.match(app):
             raise ValueError(
-                "app is the application subdomain only (myapp for myapp.azureiotcentral.com); use base_url for a full URL"
+                "app is the application subdomain only: letters, digits and '-' (myapp for myapp.azureiotcentral.com); "
+                "use base_url for a full URL"
             )
         return "https://%s.azureiotcentral.com" % app
     raise ValueError("Either app or base_url is required (or the IOTCENTRAL_APP / IOTCENTRAL_BASE_URL environment variables)")
@@ -378,7 +412,7 @@ class IoTCentralClient:
         if headers:
             send_headers.update(headers)
 
-        retry_unsafe = method in IDEMPOTENT_METHODS
+        idempotent = method in IDEMPOTENT_METHODS
         policy = self.retry_policy
         started = self._clock()
         attempt = 0
@@ -392,12 +426,15 @@ class IoTCentralClient:
             retryable = False
             if error is not None:
                 # A refused connection never reached the service; anything later may have been applied.
-                retryable = error[0] == "connect" or retry_unsafe
+                retryable = error[0] == "connect" or idempotent
             elif status in RETRYABLE_STATUSES:
-                retryable = status == 429 or retry_unsafe
+                retryable = status == 429 or idempotent
                 if status == 429:
                     with self._stats_lock:
                         self.stats["throttled"] += 1
+            if retryable and retry_after is not None and retry_after > policy.max_delay:
+                # Retrying before the time the service asked for would only meet another refusal.
+                retryable = False
             if retryable and attempt < policy.max_retries:
                 delay = policy.delay(attempt, status=status, retry_after=retry_after)
                 if self._clock() - started + delay <= policy.max_total:
@@ -440,10 +477,7 @@ class IoTCentralClient:
         except requests.exceptions.ConnectTimeout:
             return None, ("connect", "connect timeout after %.0fs" % self.connect_timeout), None, None
         except requests.exceptions.ConnectionError as exc:
-            # urllib3 wraps a refused/unresolvable connection in NewConnectionError/NameResolutionError.
-            text = str(exc)
-            kind = "connect" if ("NewConnectionError" in text or "NameResolution" in text
-                                 or "Failed to resolve" in text) else "read"
+            kind = "connect" if never_reached_service(exc) else "read"
             return None, (kind, "connection failed (%s)" % type(exc).__name__), None, None
         except requests.exceptions.Timeout:
             return None, ("read", "no response within %.0fs (timeout)" % self.timeout), None, None
@@ -509,6 +543,7 @@ class IoTCentralClient:
         re-rooted on our base_url, so credentials never go to a host the user did not name.
         """
         count = 0
+        seen_links = set()
         resp = self.request("GET", path, params=params, api_version=api_version)
         while True:
             body = resp.body if isinstance(resp.body, dict) else {}
@@ -524,6 +559,10 @@ class IoTCentralClient:
             next_link = body.get("nextLink")
             if not next_link:
                 return
+            if next_link in seen_links:
+                raise IoTCentralError("The service returned the same nextLink twice; stopping instead of looping",
+                                      method="GET", path="/api" + path)
+            seen_links.add(next_link)
             resp = self.request("GET", None, url=self._rebase(next_link, api_version or self.api_version))
 
     def _rebase(self, link, api_version):

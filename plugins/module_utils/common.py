@@ -139,13 +139,16 @@ def differences(desired, current, list_as_set=()):
     """Fields of ``desired`` (None means "not asked for") whose value differs from ``current``.
 
     Only what the user asked for is compared, so server-generated fields (etag, provisioned, ...)
-    never make a task report a change.
+    never make a task report a change. Keys in ``list_as_set`` are compared as sets, and the API leaving
+    such a list out counts as an empty list: ``organizations: []`` matches a resource shown without any.
     """
     changed = {}
     for key, want in desired.items():
         if want is None:
             continue
         have = current.get(key) if current else None
+        if key in list_as_set and have is None and current is not None:
+            have = []
         if key in list_as_set and isinstance(want, list) and isinstance(have, list):
             if sorted(want) == sorted(have):
                 continue

@@ -56,10 +56,15 @@ def device_status(device):
 
 
 def with_status(device):
+    """A device as results show it: plus its computed status, and with an assigned deployment manifest reduced
+    to its id and name (its content can carry container registry passwords)."""
     if device is None:
         return None
     result = dict(device)
     result["status"] = device_status(device)
+    manifest = result.get("deploymentManifest")
+    if isinstance(manifest, dict):
+        result["deploymentManifest"] = dict((key, manifest[key]) for key in ("id", "displayName") if key in manifest)
     return result
 
 
@@ -76,13 +81,6 @@ def desired_fields(spec):
 
 
 def compare(desired, current):
-    """Fields of ``desired`` that differ from the device ``current``.
-
-    The API leaves ``organizations`` out when a device has none, so a missing list counts as ``[]``:
-    otherwise ``organizations: []`` would be reported as a change on every run.
-    """
-    if current is not None and "organizations" in desired and current.get("organizations") is None:
-        current = dict(current, organizations=[])
     return differences(desired, current, list_as_set=("organizations", "type"))
 
 

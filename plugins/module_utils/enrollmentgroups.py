@@ -86,7 +86,7 @@ def mask_group(group):
     return masked
 
 
-def diff_view(before, after, keys_changed=False):
+def group_diff_view(before, after, keys_changed=False):
     """--diff before/after without secrets; a key rotation shows as a marker, never as values."""
     def pick(group):
         if not group:
@@ -156,10 +156,10 @@ def ensure_enrollment_group(client, spec, check_mode=False):
 
     if state == "absent":
         if current is None:
-            return "unchanged", None, diff_view(None, None)
+            return "unchanged", None, group_diff_view(None, None)
         if not check_mode:
             client.delete(path)
-        return "deleted", None, diff_view(current, None)
+        return "deleted", None, group_diff_view(current, None)
 
     if current is None:
         if spec.get("attestation") is None:
@@ -168,9 +168,9 @@ def ensure_enrollment_group(client, spec, check_mode=False):
         body = _create_body(group_id, spec, keys)
         if check_mode:
             after = dict(body, id=group_id)
-            return "created", mask_group(after), diff_view(None, after)
+            return "created", mask_group(after), group_diff_view(None, after)
         created = client.put(path, body)
-        return "created", mask_group(created), diff_view(None, created)
+        return "created", mask_group(created), group_diff_view(None, created)
 
     current_type = attestation_type(current)
     wanted_type = ATTESTATIONS.get(spec.get("attestation"))
@@ -185,10 +185,10 @@ def ensure_enrollment_group(client, spec, check_mode=False):
         body = _create_body(group_id, spec, keys, current=current)
         if check_mode:
             after = dict(body, id=group_id)
-            return "recreated", mask_group(after), diff_view(current, after)
+            return "recreated", mask_group(after), group_diff_view(current, after)
         client.delete(path)
         created = client.put(path, body)
-        return "recreated", mask_group(created), diff_view(current, created)
+        return "recreated", mask_group(created), group_diff_view(current, created)
 
     if keys and current_type != "symmetricKey":
         raise ValueError("enrollment group %s uses %s attestation; primary_key and secondary_key only apply to "
@@ -205,13 +205,13 @@ def ensure_enrollment_group(client, spec, check_mode=False):
         new_keys = dict((field, keys.get(field, current_keys.get(field))) for _option, field in KEY_FIELDS)
         delta["attestation"] = {"type": "symmetricKey", "symmetricKey": new_keys}
     if not delta:
-        return "unchanged", mask_group(current), diff_view(current, current)
+        return "unchanged", mask_group(current), group_diff_view(current, current)
     if check_mode:
         after = dict(current, **delta)
-        return "updated", mask_group(after), diff_view(current, after, keys_changed)
+        return "updated", mask_group(after), group_diff_view(current, after, keys_changed)
     updated = guarded_patch(client, path, delta, current, _compare_patch, "Enrollment group %s" % group_id,
                             content_type=MERGE_PATCH)
-    return "updated", mask_group(updated), diff_view(current, updated, keys_changed)
+    return "updated", mask_group(updated), group_diff_view(current, updated, keys_changed)
 
 
 def _compare_patch(delta, fresh):

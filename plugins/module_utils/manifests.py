@@ -134,6 +134,9 @@ def ensure_manifest(client, spec, check_mode=False, data=None):
     ``data`` is the already loaded content (see :func:`load_manifest_data`); None means "not asked for".
     """
     manifest_id = validate_manifest_id(spec["id"])
+    if spec.get("organizations") is not None and len(spec["organizations"]) != 1:
+        raise ValueError("organizations must name exactly one organization (the API allows one per manifest); "
+                         "leave it out to keep the manifest's current organization")
     version = client.require_preview(FEATURE)
     state = spec.get("state") or "present"
     path = manifest_path(manifest_id)
@@ -233,6 +236,11 @@ def ensure_edge_device(client, spec, check_mode=False):
     if edge is False:
         raise ValueError("device %s is not an IoT Edge device, so it cannot run deployment manifest %s; set edge: true"
                          % (device_id, manifest_id))
+    if edge is None:
+        # A new device is only an IoT Edge device if asked to be: creating it and then failing to apply the
+        # manifest would leave a half-configured device behind.
+        raise ValueError("device %s does not exist yet: set edge: true to create it as an IoT Edge device that can "
+                         "run deployment manifest %s" % (device_id, manifest_id))
 
     action, device, diff = ensure_device(client, spec, check_mode, current=current, current_known=True)
     before_id = _assigned_id(current)
@@ -248,3 +256,16 @@ def ensure_edge_device(client, spec, check_mode=False):
         diff["before"]["deploymentManifest"] = before_id
     diff["after"]["deploymentManifest"] = _assigned_id(device) or manifest_id
     return action, device, diff
+
+
+SECRET_MARK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def masked(value):
+    """A copy of manifest content with every ``*password*`` member masked (container registry credentials)."""
+    if isinstance(value, dict):
+        return dict((key, SECRET_MARK if "password" in str(key).lower() and value[key] is not None else masked(value[key]))
+                    for key in value)
+    if isinstance(value, list):
+        return [masked(item) for item in value]
+    return value

@@ -22,13 +22,7 @@ author:
   - fleetops engineering (@fleetops)
 extends_documentation_fragment:
   - fleetops.iotcentral.connection
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
+  - fleetops.iotcentral.attributes
 options:
   id:
     description:
@@ -64,8 +58,8 @@ options:
     choices: [present, absent]
     default: present
 notes:
-  - Manifests often carry container registry credentials (C(registryCredentials)). The content appears in the
-    result and in the diff; use C(no_log) on the task when it holds secrets.
+  - Manifests often carry container registry credentials (C(registryCredentials)). Every member whose name
+    contains C(password) is masked in the result and in the diff; the rest of the content is shown.
 seealso:
   - module: fleetops.iotcentral.deployment_manifest_info
   - module: fleetops.iotcentral.device
@@ -156,7 +150,12 @@ action:
 """
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.manifests import ensure_manifest, load_manifest_data, validate_manifest_id
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.manifests import (
+    ensure_manifest,
+    load_manifest_data,
+    masked,
+    validate_manifest_id,
+)
 
 
 def converge(module):
@@ -165,7 +164,10 @@ def converge(module):
     data = None
     if params["state"] == "present" and (params["data"] is not None or params["src"] is not None):
         data = load_manifest_data(data=params["data"], src=params["src"])
-    return module.converge(ensure_manifest, "deployment_manifest", data=data)
+    result = module.converge(ensure_manifest, "deployment_manifest", present_view=masked, data=data)
+    if "diff" in result:
+        result["diff"] = dict((side, masked(view)) for side, view in result["diff"].items())
+    return result
 
 
 def main():

@@ -18,14 +18,7 @@ author:
   - fleetops engineering (@fleetops)
 extends_documentation_fragment:
   - fleetops.iotcentral.connection
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-    details: The module only reads.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
+  - fleetops.iotcentral.attributes.info_module
 options:
   id:
     description:
@@ -81,15 +74,15 @@ deployment_manifests:
 """
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.manifests import get_manifest, list_manifests, validate_manifest_id
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.manifests import get_manifest, list_manifests, masked, validate_manifest_id
 
 
 def read(module):
     params = module.params
     if params["id"] is not None:
         manifest = get_manifest(module.client, validate_manifest_id(params["id"]))
-        return {"changed": False, "deployment_manifests": [manifest] if manifest else []}
-    return {"changed": False, "deployment_manifests": list_manifests(module.client)}
+        return {"changed": False, "deployment_manifests": [masked(manifest)] if manifest else []}
+    return {"changed": False, "deployment_manifests": [masked(manifest) for manifest in list_manifests(module.client)]}
 
 
 def main():

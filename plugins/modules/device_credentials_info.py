@@ -12,6 +12,7 @@ version_added: 0.1.0
 description:
   - Returns what a device needs to connect through the Device Provisioning Service, the application's ID scope
     and the device's symmetric keys (or its X.509 or TPM attestation details).
+  - Fails, naming the device, when the device does not exist (a device that does not exist has no credentials).
   - B(The result is secret.) Run the task with C(no_log=true) and do not print the registered variable; the
     keys then stay out of the output, C(-vvv) logs and callback plugins.
 author:

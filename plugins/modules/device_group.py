@@ -21,13 +21,7 @@ author:
   - fleetops engineering (@fleetops)
 extends_documentation_fragment:
   - fleetops.iotcentral.connection
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
+  - fleetops.iotcentral.attributes
 options:
   id:
     description:

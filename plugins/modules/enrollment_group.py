@@ -26,13 +26,9 @@ author:
   - fleetops engineering (@fleetops)
 extends_documentation_fragment:
   - fleetops.iotcentral.connection
+  - fleetops.iotcentral.attributes
 attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: full
     details: Keys never appear in the diff; a key change shows as a marker.
 options:
   id:

@@ -17,14 +17,7 @@ author:
   - fleetops engineering (@fleetops)
 extends_documentation_fragment:
   - fleetops.iotcentral.connection
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-    details: The module only reads.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
+  - fleetops.iotcentral.attributes.info_module
 options:
   id:
     description:

@@ -360,11 +360,15 @@ def run_module():
     ca_chain = None
     ca_key = None
     if kind != 'root':
+        error = None
         try:
             ca_chain = load_certificate_chain(path=params['ca_cert'], what='CA certificate (ca_cert)')
             ca_key = load_private_key(path=params['ca_key'], passphrase=params['ca_key_passphrase'], what='CA private key (ca_key)')
         except ValueError as exc:
-            module.fail_json(msg=str(exc), **result)
+            error = str(exc)
+        # Failing outside the except block keeps ansible-core 2.19 from attaching a traceback to a user mistake.
+        if error is not None:
+            module.fail_json(msg=error, **result)
         if not key_matches_certificate(ca_key, ca_chain[0]):
             module.fail_json(msg='ca_key is not the private key of ca_cert', **result)
         if kind == 'device' and not is_ca(ca_chain[0]):
@@ -372,13 +376,16 @@ def run_module():
 
     valid, cert = (False, None) if params['force'] else _existing_is_valid(paths, kind, expected_cn, key_type, ca_chain)
     if valid:
+        error = None
         try:
             if stat.S_IMODE(os.stat(paths['key_path']).st_mode) != KEY_MODE:
                 result['changed'] = True
                 if not module.check_mode:
                     os.chmod(paths['key_path'], KEY_MODE)
         except OSError as exc:
-            module.fail_json(msg='cannot set the mode of %s: %s' % (paths['key_path'], exc.strerror), **result)
+            error = 'cannot set the mode of %s: %s' % (paths['key_path'], exc.strerror)
+        if error is not None:
+            module.fail_json(msg=error, **result)
         result.update(_result_for(cert))
         module.exit_json(**result)
 
@@ -386,6 +393,8 @@ def run_module():
     if module.check_mode:
         module.exit_json(**result)
 
+    error = None
+    generated = None
     try:
         if kind == 'root':
             generated = create_root_certificate(expected_cn, key_type=key_type, valid_days=valid_days)
@@ -396,7 +405,9 @@ def run_module():
             generated = create_verification_certificate(expected_cn, ca_chain[0], ca_key, ca_chain=ca_chain,
                                                         key_type=key_type, valid_days=valid_days)
     except ValueError as exc:
-        module.fail_json(msg=str(exc), **result)
+        error = str(exc)
+    if error is not None:
+        module.fail_json(msg=error, **result)
 
     try:
         if not os.path.isdir(out_dir):
@@ -405,7 +416,9 @@ def run_module():
         _write_atomic(paths['cert_path'], generated.cert_pem, CERT_MODE)
         _write_atomic(paths['fullchain_path'], generated.fullchain_pem, CERT_MODE)
     except (IOError, OSError) as exc:
-        module.fail_json(msg='cannot write the certificate files in %s: %s' % (out_dir, exc.strerror or exc), **result)
+        error = 'cannot write the certificate files in %s: %s' % (out_dir, exc.strerror or exc)
+    if error is not None:
+        module.fail_json(msg=error, **result)
 
     result.update(_result_for(generated.certificate))
     module.exit_json(**result)

@@ -8,6 +8,8 @@ what went wrong.
 """
 
 import email.utils
+import http
+import re
 
 GENERIC_CODES = {
     400: "BadRequest",
@@ -30,9 +32,20 @@ class ApiError(Exception):
     def __init__(self, status, message, code=None, headers=None):
         super().__init__(message)
         self.status = status
-        self.code = code or GENERIC_CODES.get(status, "Error")
+        self.code = code or generic_code(status)
         self.message = message
         self.headers = dict(headers or {})
+
+
+def generic_code(status):
+    """The generic code of ``status``; statuses outside the table get their reason phrase in CamelCase."""
+    if status in GENERIC_CODES:
+        return GENERIC_CODES[status]
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+    return "".join(word[:1].upper() + word[1:] for word in re.split(r"[^A-Za-z0-9]+", phrase))
 
 
 def rfc1123_now():

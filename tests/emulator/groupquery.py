@@ -22,7 +22,8 @@ string literal a backslash escapes the next character (``\\"``, ``\\'``,
 """
 
 import functools
-import re
+
+from .lexer import BACKSLASH, Lexicon, TokenParser
 
 STRING = "string"
 BOOLEAN = "boolean"
@@ -49,112 +50,26 @@ class QueryError(ValueError):
         self.position = position
 
 
-class _Token:
-    __slots__ = ("kind", "value", "pos", "text")
-
-    def __init__(self, kind, value, pos, text):
-        self.kind = kind
-        self.value = value
-        self.pos = pos
-        self.text = text
-
-    def describe(self):
-        if self.kind == "end":
-            return "the end of the query"
-        if self.kind == "string":
-            return "the string %s" % self.text
-        return "'%s'" % self.text
+def _classify(raw):
+    if raw.startswith("$"):
+        return "field", raw
+    if raw.lower() in KEYWORDS:
+        return raw.lower(), raw.lower()
+    return "word", raw
 
 
-_WORD = re.compile(r"\$?[A-Za-z_][A-Za-z0-9_]*")
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_OPERATORS = ("!=", "<>", "<=", ">=", "==", "=", "<", ">")
+LEXICON = Lexicon(QueryError, word=r"\$?[A-Za-z_][A-Za-z0-9_]*", classify_word=_classify, quotes="\"'",
+                  escape=BACKSLASH, number=r"-?\d+(?:\.\d+)?", number_value=str,
+                  operators=("!=", "<>", "<=", ">=", "==", "=", "<", ">"), punctuation="()*",
+                  end_text="the end of the query", string_label="the string")
 
 
 def tokenize(text):
-    tokens = []
-    pos = 0
-    length = len(text)
-    while True:
-        while pos < length and text[pos].isspace():
-            pos += 1
-        if pos >= length:
-            tokens.append(_Token("end", None, pos, ""))
-            return tokens
-        char = text[pos]
-        word = _WORD.match(text, pos)
-        if word:
-            raw = word.group(0)
-            if raw.startswith("$"):
-                tokens.append(_Token("field", raw, pos, raw))
-            elif raw.lower() in KEYWORDS:
-                tokens.append(_Token(raw.lower(), raw.lower(), pos, raw))
-            else:
-                tokens.append(_Token("word", raw, pos, raw))
-            pos = word.end()
-            continue
-        if char in "\"'":
-            value, end = _read_string(text, pos)
-            tokens.append(_Token("string", value, pos, text[pos:end]))
-            pos = end
-            continue
-        number = _NUMBER.match(text, pos)
-        if number:
-            tokens.append(_Token("number", number.group(0), pos, number.group(0)))
-            pos = number.end()
-            continue
-        operator = next((op for op in _OPERATORS if text.startswith(op, pos)), None)
-        if operator is not None:
-            tokens.append(_Token("op", operator, pos, operator))
-            pos += len(operator)
-            continue
-        if char in "()*":
-            tokens.append(_Token(char, char, pos, char))
-            pos += 1
-            continue
-        raise QueryError("unexpected character '%s' at position %d" % (char, pos), pos)
+    return LEXICON.tokenize(text)
 
 
-def _read_string(text, start):
-    quote = text[start]
-    chars = []
-    pos = start + 1
-    while pos < len(text):
-        char = text[pos]
-        if char == "\\" and pos + 1 < len(text):
-            chars.append(text[pos + 1])
-            pos += 2
-            continue
-        if char == quote:
-            return "".join(chars), pos + 1
-        chars.append(char)
-        pos += 1
-    raise QueryError("unterminated string literal starting at position %d" % start, start)
-
-
-class _Parser:
-    def __init__(self, text):
-        self.tokens = tokenize(text)
-        self.index = 0
-
-    def peek(self):
-        return self.tokens[self.index]
-
-    def take(self):
-        token = self.tokens[self.index]
-        self.index += 1
-        return token
-
-    @staticmethod
-    def error(expected, token):
-        return QueryError("expected %s but found %s at position %d" % (expected, token.describe(), token.pos),
-                          token.pos)
-
-    def expect(self, kind, expected):
-        token = self.peek()
-        if token.kind != kind:
-            raise self.error(expected, token)
-        return self.take()
+class _Parser(TokenParser):
+    lexicon = LEXICON
 
     def parse(self):
         if self.peek().kind == "end":
@@ -164,33 +79,15 @@ class _Parser:
         self.expect("from", "FROM")
         source = self.peek()
         if source.kind != "word" or source.value.lower() != "devices":
-            raise self.error("'devices' (only SELECT * FROM devices is supported)", source)
+            raise self.error("expected 'devices' (only SELECT * FROM devices is supported)", source)
         self.take()
         if self.peek().kind == "end":
             return lambda device: True
         self.expect("where", "WHERE or the end of the query")
         predicate = self.parse_or()
         if self.peek().kind != "end":
-            raise self.error("AND, OR or the end of the query", self.peek())
+            raise self.error("expected AND, OR or the end of the query", self.peek())
         return predicate
-
-    def parse_or(self):
-        parts = [self.parse_and()]
-        while self.peek().kind == "or":
-            self.take()
-            parts.append(self.parse_and())
-        if len(parts) == 1:
-            return parts[0]
-        return lambda device: any(part(device) for part in parts)
-
-    def parse_and(self):
-        parts = [self.parse_primary()]
-        while self.peek().kind == "and":
-            self.take()
-            parts.append(self.parse_primary())
-        if len(parts) == 1:
-            return parts[0]
-        return lambda device: all(part(device) for part in parts)
 
     def parse_primary(self):
         token = self.peek()
@@ -202,7 +99,7 @@ class _Parser:
         if token.kind == "not":
             raise QueryError("NOT is not supported (position %d); use != instead" % token.pos, token.pos)
         if token.kind != "field":
-            raise self.error("a device field (%s) or '('" % FIELD_NAMES, token)
+            raise self.error("expected a device field (%s) or '('" % FIELD_NAMES, token)
         self.take()
         entry = FIELDS.get(token.value.lower())
         if entry is None:
@@ -211,7 +108,7 @@ class _Parser:
         name, kind, getter = entry
         operator = self.peek()
         if operator.kind != "op":
-            raise self.error("'=' or '!=' after %s" % name, operator)
+            raise self.error("expected '=' or '!=' after %s" % name, operator)
         if operator.value not in ("=", "!="):
             raise QueryError("unsupported operator '%s' at position %d; only = and != are supported"
                              % (operator.value, operator.pos), operator.pos)
@@ -219,10 +116,10 @@ class _Parser:
         literal = self.take()
         if kind == BOOLEAN:
             if literal.kind not in ("true", "false"):
-                raise self.error("true or false (%s is a boolean)" % name, literal)
+                raise self.error("expected true or false (%s is a boolean)" % name, literal)
             value = literal.kind == "true"
         elif literal.kind != "string":
-            raise self.error("a quoted string (%s is a string)" % name, literal)
+            raise self.error("expected a quoted string (%s is a string)" % name, literal)
         else:
             value = literal.value
         equal = operator.value == "="

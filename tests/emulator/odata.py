@@ -22,7 +22,7 @@ Errors raise :class:`ODataError` with the 0-based character position of the
 offending token.
 """
 
-import re
+from .lexer import DOUBLED, Lexicon, TokenParser
 
 COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
 STRING = "string"
@@ -49,108 +49,34 @@ def fields_by_name(fields):
     return {field.name.lower(): field for field in fields}
 
 
-# Tokenizer --------------------------------------------------------------------
+def _classify(raw):
+    lowered = raw.lower()
+    if lowered in ("and", "or"):
+        return lowered, lowered
+    if lowered in COMPARISONS:
+        return "cmp", lowered
+    if lowered in ("true", "false"):
+        return "bool", lowered == "true"
+    if lowered == "null":
+        return "null", None
+    return "ident", raw
 
-_TOKEN_RE = re.compile(r"\s*(?:(?P<ident>[A-Za-z_][A-Za-z0-9_]*)|(?P<number>-?\d+)|(?P<punct>[(),])|(?P<quote>'))")
 
-
-class _Token:
-    __slots__ = ("kind", "value", "pos", "text")
-
-    def __init__(self, kind, value, pos, text):
-        self.kind = kind
-        self.value = value
-        self.pos = pos
-        self.text = text
-
-    def describe(self):
-        if self.kind == "end":
-            return "end of expression"
-        if self.kind == "string":
-            return "string %s" % self.text
-        return "'%s'" % self.text
+LEXICON = Lexicon(ODataError, word=r"[A-Za-z_][A-Za-z0-9_]*", classify_word=_classify, quotes="'", escape=DOUBLED,
+                  number=r"-?\d+", number_value=int, punctuation="(),", end_text="end of expression",
+                  string_label="string")
 
 
 def tokenize(text):
-    tokens = []
-    pos = 0
-    length = len(text)
-    while True:
-        while pos < length and text[pos].isspace():
-            pos += 1
-        if pos >= length:
-            tokens.append(_Token("end", None, pos, ""))
-            return tokens
-        match = _TOKEN_RE.match(text, pos)
-        if not match:
-            raise ODataError("unexpected character '%s' at position %d" % (text[pos], pos), pos)
-        start = match.start(match.lastgroup)
-        if match.lastgroup == "quote":
-            value, end = _read_string(text, start)
-            tokens.append(_Token("string", value, start, text[start:end]))
-            pos = end
-            continue
-        raw = match.group(match.lastgroup)
-        if match.lastgroup == "ident":
-            lowered = raw.lower()
-            if lowered in ("and", "or"):
-                tokens.append(_Token(lowered, lowered, start, raw))
-            elif lowered in COMPARISONS:
-                tokens.append(_Token("cmp", lowered, start, raw))
-            elif lowered in ("true", "false"):
-                tokens.append(_Token("bool", lowered == "true", start, raw))
-            elif lowered == "null":
-                tokens.append(_Token("null", None, start, raw))
-            else:
-                tokens.append(_Token("ident", raw, start, raw))
-        elif match.lastgroup == "number":
-            tokens.append(_Token("number", int(raw), start, raw))
-        else:
-            tokens.append(_Token(raw, raw, start, raw))
-        pos = match.end()
+    return LEXICON.tokenize(text)
 
 
-def _read_string(text, start):
-    chars = []
-    pos = start + 1
-    while pos < len(text):
-        char = text[pos]
-        if char == "'":
-            if pos + 1 < len(text) and text[pos + 1] == "'":
-                chars.append("'")
-                pos += 2
-                continue
-            return "".join(chars), pos + 1
-        chars.append(char)
-        pos += 1
-    raise ODataError("unterminated string literal starting at position %d" % start, start)
+class _Parser(TokenParser):
+    lexicon = LEXICON
 
-
-# Parser -----------------------------------------------------------------------
-
-class _Parser:
     def __init__(self, text, fields):
-        self.text = text
+        super().__init__(text)
         self.fields = fields
-        self.tokens = tokenize(text)
-        self.index = 0
-
-    def peek(self):
-        return self.tokens[self.index]
-
-    def take(self):
-        token = self.tokens[self.index]
-        self.index += 1
-        return token
-
-    def expect(self, kind, what):
-        token = self.peek()
-        if token.kind != kind:
-            raise self.error("expected %s" % what, token)
-        return self.take()
-
-    def error(self, message, token):
-        return ODataError("%s but found %s at position %d" % (message, token.describe(), token.pos), token.pos)
 
     def parse(self):
         if self.peek().kind == "end":
@@ -161,24 +87,6 @@ class _Parser:
             raise self.error("expected 'and', 'or' or the end of the expression", token)
         return node
 
-    def parse_or(self):
-        parts = [self.parse_and()]
-        while self.peek().kind == "or":
-            self.take()
-            parts.append(self.parse_and())
-        if len(parts) == 1:
-            return parts[0]
-        return lambda item: any(part(item) for part in parts)
-
-    def parse_and(self):
-        parts = [self.parse_primary()]
-        while self.peek().kind == "and":
-            self.take()
-            parts.append(self.parse_primary())
-        if len(parts) == 1:
-            return parts[0]
-        return lambda item: all(part(item) for part in parts)
-
     def parse_primary(self):
         token = self.peek()
         if token.kind == "(":
@@ -188,7 +96,7 @@ class _Parser:
             return node
         if token.kind != "ident":
             raise self.error("expected a field name, 'contains(...)' or '('", token)
-        if self.tokens[self.index + 1].kind == "(":
+        if self.peek(1).kind == "(":
             return self.parse_function()
         field = self.field(self.take())
         op_token = self.peek()
@@ -212,12 +120,10 @@ class _Parser:
             return None
         if field.kind in (STRING, STRING_LIST):
             if token.kind != "string":
-                raise ODataError("field '%s' is a string: expected a quoted string literal but found %s at position %d"
-                                 % (field.name, token.describe(), token.pos), token.pos)
+                raise self.error("field '%s' is a string: expected a quoted string literal" % field.name, token)
             return token.value
         if token.kind != "bool":
-            raise ODataError("field '%s' is a boolean: expected true or false but found %s at position %d"
-                             % (field.name, token.describe(), token.pos), token.pos)
+            raise self.error("field '%s' is a boolean: expected true or false" % field.name, token)
         return token.value
 
     def comparison(self, field, op, literal):
@@ -284,8 +190,7 @@ class _Parser:
         if token.kind == "bool" and op in ("eq", "ne"):
             want = token.value if op == "eq" else not token.value
             return lambda item: (position(item) >= 0) == want
-        raise ODataError("contains() can be compared with an integer (or eq/ne true/false) but found %s at position %d"
-                         % (token.describe(), token.pos), token.pos)
+        raise self.error("contains() can be compared with an integer (or eq/ne true/false)", token)
 
 
 _COMPARATORS = {

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .app import Config, Emulator
 from .common import RequestContext
+from .errors import ApiError, error_body
 
 LOG = logging.getLogger("emulator.http")
 MAX_BODY = 16 * 1024 * 1024
@@ -69,6 +70,21 @@ class _Handler(BaseHTTPRequestHandler):
     def do_OPTIONS(self):
         self._dispatch()
 
+    def __getattr__(self, name):
+        # Other methods (TRACE, made-up ones) go through the pipeline too, so they get the API's JSON
+        # 404/405 instead of http.server's HTML 501.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
+    def send_error(self, code, message=None, explain=None):
+        # http.server's own errors (bad request line, line too long, ...) are HTML by default; the API
+        # answers every error with the spec's Error body and x-ms-error-code.
+        # A request line that could not be parsed leaves HTTP/0.9 behind, which would suppress the status
+        # line and headers.
+        self.request_version = self.protocol_version
+        self._send_error(ApiError(code, message or "The request could not be understood."), head=self.command == "HEAD")
+
     def _read_body(self):
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             chunks = []
@@ -93,21 +109,25 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length)
 
     def _dispatch(self, head=False):
-        request_id = str(uuid.uuid4())
         try:
             body = self._read_body()
         except ValueError:
-            self.close_connection = True
-            self._send_raw(400, {"error": {"code": "BadRequest", "message": "Unreadable request body framing.",
-                                           "requestId": request_id}},
-                           {"x-ms-error-code": "BadRequest", "x-ms-request-id": request_id}, head)
+            self._send_error(ApiError(400, "Unreadable request body framing."), head)
             return
         split = urlsplit(self.path)
-        host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
+        host = self.headers.get("Host") or authority(self.server.server_address)
         ctx = RequestContext(self.command.upper(), split.path or "/", split.query,
-                             parse_qsl(split.query, keep_blank_values=True), self.headers, body, request_id, host)
+                             parse_qsl(split.query, keep_blank_values=True), self.headers, body,
+                             str(uuid.uuid4()), host)
         response = self.server.emulator.handle(ctx)
         self._send_raw(response.status, response.body, response.headers, head)
+
+    def _send_error(self, exc, head=False):
+        """An error found before the request reached the pipeline; the rest of the stream cannot be trusted."""
+        self.close_connection = True
+        request_id = str(uuid.uuid4())
+        headers = {"Connection": "close", "x-ms-error-code": exc.code, "x-ms-request-id": request_id}
+        self._send_raw(exc.status, error_body(exc.code, exc.message, request_id), headers, head)
 
     def _send_raw(self, status, body, headers, head=False):
         payload = b""
@@ -126,6 +146,12 @@ class _Handler(BaseHTTPRequestHandler):
         if payload and not head:
             self._headers_buffer.append(payload)
         self.flush_headers()
+
+
+def authority(address):
+    """``host:port`` of a socket address, with an IPv6 host in brackets so URLs built on it stay valid."""
+    host, port = address[:2]
+    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -169,7 +195,7 @@ class EmulatorHandle:
         host = emulator.config.host
         self.host = host
         self.port = server.server_address[1]
-        self.base_url = "http://%s:%d" % ("[%s]" % host if ":" in host else host, self.port)
+        self.base_url = "http://" + authority((host, self.port))
         self._stopped = False
 
     @property

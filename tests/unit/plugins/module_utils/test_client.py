@@ -250,8 +250,14 @@ def test_retries_are_bounded_in_total_time():
     assert len(session.calls) < 10
 
 
+def refused_connection():
+    """What requests raises for a refused connection: ConnectionError(MaxRetryError(reason=NewConnectionError))."""
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+    return requests.exceptions.ConnectionError(MaxRetryError(None, "/api/devices", NewConnectionError(None, "refused")))
+
+
 def test_connect_error_retried_even_for_post_and_reported_without_secrets():
-    refused = requests.exceptions.ConnectionError("NewConnectionError: refused")
+    refused = refused_connection()
     client, session, _unused = make_client([refused] * 7)
     with pytest.raises(IoTCentralError) as info:
         client.post("/devices/a/applyDeploymentManifest", {"id": "m"})
@@ -392,3 +398,39 @@ def test_tls_verification_on_by_default_and_ca_path_used():
     assert custom._get_session().verify == "/etc/ca.pem"
     insecure = IoTCentralClient("https://a.azureiotcentral.com", api_token=TOKEN, validate_certs=False)
     assert insecure._get_session().verify is False
+
+
+def test_reset_after_sending_is_not_retried_for_post():
+    reset = requests.exceptions.ConnectionError(ConnectionResetError("connection reset by peer"))
+    client, session, _unused = make_client([reset, FakeResponse(200, {})])
+    with pytest.raises(IoTCentralError, match="Network error"):
+        client.post("/enrollmentGroups/g/certificates/primary/verify", {"certificate": "x"})
+    assert len(session.calls) == 1
+
+
+def test_retry_after_beyond_the_bound_fails_at_once_with_the_hint():
+    throttled = FakeResponse(429, error_body("TooManyRequests", "slow"), headers={"Retry-After": "300"})
+    client, session, clock = make_client([throttled, FakeResponse(200, {})])
+    with pytest.raises(IoTCentralError, match="Still throttled"):
+        client.get("/devices")
+    assert len(session.calls) == 1 and clock.sleeps == []
+
+
+def test_repeated_next_link_stops_instead_of_looping():
+    link = "https://myapp.azureiotcentral.com/api/devices?api-version=2022-07-31&%24skiptoken=same"
+    page = FakeResponse(200, {"value": [{"id": "a"}], "nextLink": link})
+    client, _session, _unused = make_client([page, page, page])
+    with pytest.raises(IoTCentralError, match="same nextLink twice"):
+        list(client.paged("/devices"))
+
+
+@pytest.mark.parametrize("url", ["https://user:secret@myapp.azureiotcentral.com", "https://myapp.azureiotcentral.com?x=1"])
+def test_base_url_with_credentials_or_query_is_refused_without_echoing_it(url):
+    with pytest.raises(ValueError, match="must not carry a user name") as info:
+        normalize_base_url(base_url=url)
+    assert "secret" not in str(info.value)
+
+
+def test_app_must_be_a_subdomain():
+    with pytest.raises(ValueError, match="letters, digits and '-'"):
+        normalize_base_url(app="my app")
