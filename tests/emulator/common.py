@@ -163,6 +163,42 @@ def if_match_satisfied(header_value, current_etag):
     return False
 
 
+def check_id(value, pattern, what, rule, shown=300):
+    """400 unless the path parameter ``value`` matches ``pattern``; checked before the resource is looked up."""
+    if not pattern.match(value or ""):
+        raise ApiError(400, "Invalid %s ID %r: use %s." % (what, value[:shown], rule))
+    return value
+
+
+def fetch(collection, item_id, what):
+    """The stored item ``item_id`` of ``collection``, or 404 naming it (``what``: "device group", ...)."""
+    item = collection.get(item_id)
+    if item is None:
+        raise ApiError(404, "%s%s %r was not found." % (what[:1].upper(), what[1:], item_id))
+    return item
+
+
+def check_present(body, names, partial):
+    """422 naming the field: a replace (PUT) requires each of ``names``; a merge patch may leave one out
+    but may not remove it with ``null``."""
+    for name in names:
+        if partial:
+            if name in body and body[name] is None:
+                raise ApiError(422, "Field '%s' cannot be removed (null)." % name)
+        elif body.get(name) is None:
+            raise ApiError(422, "Field '%s' is required." % name)
+
+
+def check_preconditions(ctx, body, current_etag, what):
+    """412 when the If-Match header or the body's etag does not match ``current_etag``.
+
+    If-Match is a 2022-10-31-preview parameter; 2022-07-31 ignores the header.
+    """
+    if ctx.is_preview and not if_match_satisfied(ctx.header("If-Match"), current_etag):
+        raise ApiError(412, "The If-Match header does not match the current etag of %s." % what)
+    check_body_etag(body, current_etag, what)
+
+
 def check_body_etag(body, current_etag, what):
     """412 when the body carries an etag that is not the current one."""
     etag = body.get("etag")

@@ -13,9 +13,8 @@ import copy
 import re
 
 from .. import defaults
-from ..common import (MERGE_PATCH, check_body_etag, if_match_satisfied, json_object, list_response, merge_patch,
-                      no_content, ok)
-from ..errors import ApiError
+from ..common import (MERGE_PATCH, check_body_etag, check_id, check_preconditions, check_present, fetch, json_object,
+                      list_response, merge_patch, no_content, ok)
 from ..odata import STRING, STRING_LIST, Field
 from .devices import validate_manifest
 
@@ -32,10 +31,7 @@ FILTER_FIELDS = [
 
 
 def validate_manifest_id(manifest_id):
-    if not MANIFEST_ID_RE.match(manifest_id or ""):
-        raise ApiError(400, "Invalid deployment manifest ID %r: use 1 to 255 letters, digits, ':' and ';'."
-                       % (manifest_id[:300],))
-    return manifest_id
+    return check_id(manifest_id, MANIFEST_ID_RE, "deployment manifest", "1 to 255 letters, digits, ':' and ';'")
 
 
 def render(manifest):
@@ -52,11 +48,7 @@ def register(emulator):
     emulator.id_fields[COLLECTION] = "id"
 
     def get_existing(ctx):
-        manifest_id = validate_manifest_id(ctx.params["deploymentManifestId"])
-        manifest = manifests.get(manifest_id)
-        if manifest is None:
-            raise ApiError(404, "Deployment manifest %r was not found." % manifest_id)
-        return manifest
+        return fetch(manifests, validate_manifest_id(ctx.params["deploymentManifestId"]), "deployment manifest")
 
     def list_manifests(ctx):
         return list_response(ctx, manifests, FILTER_FIELDS, {}, render, supported=("size", "filter"))
@@ -83,14 +75,10 @@ def register(emulator):
     def patch_manifest(ctx):
         manifest = get_existing(ctx)
         body = json_object(ctx.json_body(allowed=(MERGE_PATCH,)))
-        for name in ("data", "displayName"):
-            if name in body and body[name] is None:
-                raise ApiError(422, "Field '%s' cannot be removed (null)." % name)
+        check_present(body, ("data", "displayName"), partial=True)
         validate_manifest(body, partial=True)
-        if not if_match_satisfied(ctx.header("If-Match"), manifest["etag"]):
-            raise ApiError(412, "The If-Match header does not match the current etag of deployment manifest %r."
-                           % manifest["id"])
-        check_body_etag(body, manifest["etag"], "deployment manifest %r" % manifest["id"])
+        # Preview-only routes, so check_preconditions always honours If-Match here.
+        check_preconditions(ctx, body, manifest["etag"], "deployment manifest %r" % manifest["id"])
         updated = copy.deepcopy(manifest)
         if "displayName" in body:
             updated["displayName"] = body["displayName"]

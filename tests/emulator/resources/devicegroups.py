@@ -15,8 +15,8 @@ parameters are ignored.
 import copy
 import re
 
-from ..common import (JSON, MERGE_PATCH, check_body_etag, expect_string_list, expect_type, if_match_satisfied,
-                      json_object, list_response, no_content, ok)
+from ..common import (JSON, MERGE_PATCH, check_body_etag, check_id, check_preconditions, check_present,
+                      expect_string_list, expect_type, fetch, json_object, list_response, no_content, ok)
 from ..errors import ApiError
 from ..groupquery import check_query, compile_query
 from ..odata import STRING, STRING_LIST, Field
@@ -38,10 +38,7 @@ DEVICES_SUPPORT = {True: ("size",), False: ()}
 
 
 def validate_group_id(group_id):
-    if not GROUP_ID_RE.match(group_id or ""):
-        raise ApiError(400, "Invalid device group ID %r: use 1 to 255 letters, digits, '_' and '-'."
-                       % (group_id[:300],))
-    return group_id
+    return check_id(group_id, GROUP_ID_RE, "device group", "1 to 255 letters, digits, '_' and '-'")
 
 
 def render(group):
@@ -55,12 +52,7 @@ def render(group):
 
 
 def _validate_fields(body, partial):
-    for name in ("displayName", "filter"):
-        if partial:
-            if name in body and body[name] is None:
-                raise ApiError(422, "Field '%s' cannot be removed (null)." % name)
-        elif body.get(name) is None:
-            raise ApiError(422, "Field '%s' is required." % name)
+    check_present(body, ("displayName", "filter"), partial)
     expect_type(body, "displayName", "string")
     expect_type(body, "filter", "string")
     expect_type(body, "description", "string", nullable=True)
@@ -79,11 +71,7 @@ def register(emulator):
     emulator.id_fields[COLLECTION] = "id"
 
     def get_existing(ctx):
-        group_id = validate_group_id(ctx.params["deviceGroupId"])
-        group = groups.get(group_id)
-        if group is None:
-            raise ApiError(404, "Device group %r was not found." % group_id)
-        return group
+        return fetch(groups, validate_group_id(ctx.params["deviceGroupId"]), "device group")
 
     def list_groups(ctx):
         return list_response(ctx, groups, FILTER_FIELDS, SORTABLE, render, supported=LIST_SUPPORT[ctx.is_preview])
@@ -112,11 +100,7 @@ def register(emulator):
         group = get_existing(ctx)
         body = json_object(ctx.json_body(allowed=(JSON, MERGE_PATCH)))
         _validate_fields(body, partial=True)
-        # If-Match is a 2022-10-31-preview parameter; 2022-07-31 ignores the header.
-        if ctx.is_preview and not if_match_satisfied(ctx.header("If-Match"), group["etag"]):
-            raise ApiError(412, "The If-Match header does not match the current etag of device group %r."
-                           % group["id"])
-        check_body_etag(body, group["etag"], "device group %r" % group["id"])
+        check_preconditions(ctx, body, group["etag"], "device group %r" % group["id"])
         updated = copy.deepcopy(group)
         for name in ("displayName", "filter", "description"):
             if name in body:

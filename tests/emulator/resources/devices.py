@@ -17,8 +17,8 @@ import os
 import re
 
 from .. import defaults
-from ..common import (JSON, MERGE_PATCH, check_body_etag, expect_string_list, expect_type, if_match_satisfied,
-                      json_object, json_type, list_response, no_content, ok)
+from ..common import (JSON, MERGE_PATCH, check_body_etag, check_id, check_preconditions, expect_string_list,
+                      expect_type, fetch, json_object, json_type, list_response, no_content, ok)
 from ..errors import ApiError
 from ..odata import BOOLEAN, STRING, STRING_LIST, Field
 from . import devicetemplates
@@ -47,9 +47,7 @@ def new_key():
 
 
 def validate_device_id(device_id):
-    if not DEVICE_ID_RE.match(device_id or ""):
-        raise ApiError(400, "Invalid device ID %r: use 1 to 128 letters, digits and '-'." % (device_id[:200],))
-    return device_id
+    return check_id(device_id, DEVICE_ID_RE, "device", "1 to 128 letters, digits and '-'", shown=200)
 
 
 def render(device, preview):
@@ -74,17 +72,14 @@ def render(device, preview):
 
 
 def _validate_fields(body, preview, partial):
-    """422 naming the first field whose JSON type is wrong. ``id``/``provisioned`` are read-only: ignored."""
+    """422 naming the first field whose JSON type is wrong (``null`` included, so a merge patch cannot
+    remove a field). ``id``/``provisioned`` are read-only: ignored."""
     expect_type(body, "displayName", "string")
     expect_type(body, "template", "string", nullable=not partial)
     expect_type(body, "enabled", "boolean")
     expect_type(body, "simulated", "boolean")
     expect_type(body, "etag", "string", nullable=True)
     expect_string_list(body, "organizations", max_items=1)
-    if partial:
-        for name in ("displayName", "template", "enabled", "simulated"):
-            if name in body and body[name] is None:
-                raise ApiError(422, "Field '%s' cannot be removed (null)." % name)
     if not preview:
         return
     if "type" in body and body["type"] is not None:
@@ -141,11 +136,7 @@ def register(emulator):
         return ["iotEdge"] if template is not None and devicetemplates.is_edge_template(template) else []
 
     def get_existing(ctx):
-        device_id = validate_device_id(ctx.params["deviceId"])
-        device = devices.get(device_id)
-        if device is None:
-            raise ApiError(404, "Device %r was not found." % device_id)
-        return device
+        return fetch(devices, validate_device_id(ctx.params["deviceId"]), "device")
 
     def list_devices(ctx):
         _check_expand(ctx)
@@ -189,10 +180,7 @@ def register(emulator):
         _check_expand(ctx)
         body = json_object(ctx.json_body(allowed=(JSON, MERGE_PATCH)))
         _validate_fields(body, ctx.is_preview, partial=True)
-        # If-Match is a 2022-10-31-preview parameter; 2022-07-31 ignores the header.
-        if ctx.is_preview and not if_match_satisfied(ctx.header("If-Match"), device["etag"]):
-            raise ApiError(412, "The If-Match header does not match the current etag of device %r." % device["id"])
-        check_body_etag(body, device["etag"], "device %r" % device["id"])
+        check_preconditions(ctx, body, device["etag"], "device %r" % device["id"])
         require_template(body.get("template"))
         updated = copy.deepcopy(device)
         for name in ("displayName", "enabled", "simulated"):

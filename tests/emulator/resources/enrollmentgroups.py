@@ -35,8 +35,8 @@ import secrets
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..certs import parse_uploaded_certificate, sha1_thumbprint, verify_proof_of_possession
-from ..common import (MERGE_PATCH, check_body_etag, expect_type, if_match_satisfied, json_object, json_type,
-                      list_response, no_content, ok)
+from ..common import (MERGE_PATCH, check_body_etag, check_id, check_preconditions, check_present, expect_type, fetch,
+                      json_object, json_type, list_response, no_content, ok)
 from ..errors import ApiError
 
 PRIORITY = 30
@@ -58,10 +58,7 @@ def new_group_key():
 
 
 def validate_group_id(group_id):
-    if not GROUP_ID_RE.match(group_id or ""):
-        raise ApiError(400, "Invalid enrollment group ID %r: use 1 to 255 letters, digits and '-'."
-                       % (group_id[:300],))
-    return group_id
+    return check_id(group_id, GROUP_ID_RE, "enrollment group", "1 to 255 letters, digits and '-'")
 
 
 def validate_entry(entry):
@@ -123,12 +120,9 @@ def parse_certificate(value, where):
 
 
 def _check_fields(body, partial):
-    for name in ("displayName", "type", "attestation", "enabled"):
-        if partial or name == "enabled":
-            if name in body and body[name] is None:
-                raise ApiError(422, "Field '%s' cannot be removed (null)." % name)
-        elif body.get(name) is None:
-            raise ApiError(422, "Field '%s' is required." % name)
+    check_present(body, ("displayName", "type", "attestation"), partial)
+    # enabled is optional (default true) even in a replace, but never null.
+    check_present(body, ("enabled",), partial=True)
     expect_type(body, "displayName", "string")
     expect_type(body, "enabled", "boolean")
     expect_type(body, "etag", "string", nullable=True)
@@ -144,11 +138,7 @@ def register(emulator):
     emulator.id_fields[COLLECTION] = "id"
 
     def get_existing(ctx):
-        group_id = validate_group_id(ctx.params["enrollmentGroupId"])
-        group = groups.get(group_id)
-        if group is None:
-            raise ApiError(404, "Enrollment group %r was not found." % group_id)
-        return group
+        return fetch(groups, validate_group_id(ctx.params["enrollmentGroupId"]), "enrollment group")
 
     def respond(ctx, group):
         return ok(render(group, ctx.is_preview, store.id_scope))
@@ -278,11 +268,7 @@ def register(emulator):
         group = get_existing(ctx)
         body = json_object(ctx.json_body(allowed=(MERGE_PATCH,)))
         _check_fields(body, partial=True)
-        # If-Match is a 2022-10-31-preview parameter; 2022-07-31 ignores the header.
-        if ctx.is_preview and not if_match_satisfied(ctx.header("If-Match"), group["etag"]):
-            raise ApiError(412, "The If-Match header does not match the current etag of enrollment group %r."
-                           % group["id"])
-        check_body_etag(body, group["etag"], "enrollment group %r" % group["id"])
+        check_preconditions(ctx, body, group["etag"], "enrollment group %r" % group["id"])
         updated = copy.deepcopy(group)
         for name in ("displayName", "enabled", "type"):
             if name in body:
