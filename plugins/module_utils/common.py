@@ -192,3 +192,42 @@ def guarded_patch(client, path, delta, current, compare, what, content_type="app
     if fresh.get("etag"):
         body["etag"] = fresh["etag"]
     return client.patch(path, body, api_version=api_version, content_type=content_type)
+
+
+def converge_resource(client, path, resource_id, state, current, desired, compare, create_body, diff_keys, what,
+                      check_mode=False, api_version=None, content_type="application/json", recompare=None,
+                      planned_view=None):
+    """The skeleton every state-based resource shares: delete, create with PUT, or PATCH only what differs.
+
+    ``current`` is the resource as read (None when it does not exist), ``desired`` the fields the user asked
+    for (None = not asked), compared with ``compare(desired, current)``. ``create_body()`` builds the PUT body
+    when the resource must be created (it may refuse with ValueError before anything is written).
+    ``recompare(delta, fresh)`` rebuilds the delta after a 412 (default: ``compare``), ``planned_view(after)``
+    adjusts what check mode shows. Returns ``(action, resource, diff)``.
+    """
+    if state == "absent":
+        if current is None:
+            return "unchanged", None, diff_view(None, None, diff_keys)
+        if not check_mode:
+            client.delete(path, api_version=api_version)
+        return "deleted", None, diff_view(current, None, diff_keys)
+
+    if current is None:
+        body = create_body()
+        if check_mode:
+            after = dict(body, id=resource_id)
+            return "created", after, diff_view(None, after, diff_keys)
+        created = client.put(path, body, api_version=api_version)
+        return "created", created, diff_view(None, created, diff_keys)
+
+    delta = compare(desired, current)
+    if not delta:
+        return "unchanged", current, diff_view(current, current, diff_keys)
+    if check_mode:
+        after = dict(current, **delta)
+        if planned_view is not None:
+            after = planned_view(after)
+        return "updated", after, diff_view(current, after, diff_keys)
+    updated = guarded_patch(client, path, delta, current, recompare or compare, what, content_type=content_type,
+                            api_version=api_version)
+    return "updated", updated, diff_view(current, updated, diff_keys)

@@ -11,7 +11,7 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import 
     PREVIEW_API_VERSION,
     IoTCentralClient,
 )
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import diff_view, differences, guarded_patch
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import converge_resource, differences
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import with_status
 
 # The spec's DeviceGroupId: pattern ^[a-zA-Z0-9_-]*$, maxLength 255 (an empty id cannot name a resource).
@@ -58,37 +58,18 @@ def get_group(client, group_id):
 def ensure_device_group(client, spec, check_mode=False):
     """Converge one device group. Returns ``(action, group, diff)``; action created/updated/deleted/unchanged."""
     group_id = validate_group_id(spec["id"])
-    state = spec.get("state") or "present"
-    current = get_group(client, group_id)
-
-    if state == "absent":
-        if current is None:
-            return "unchanged", None, diff_view(None, None, DIFF_KEYS)
-        if not check_mode:
-            client.delete(group_path(group_id))
-        return "deleted", None, diff_view(current, None, DIFF_KEYS)
-
     desired = desired_group_fields(spec)
-    if current is None:
+
+    def create_body():
         if "filter" not in desired:
             # The service requires it: refusing here names the option instead of a 4xx after the fact.
             raise ValueError("device group %s does not exist; filter is needed to create it" % group_id)
         # displayName is required by the service too; like a device, a group is named after its id by default.
-        desired.setdefault("displayName", group_id)
-        if check_mode:
-            after = dict(desired, id=group_id)
-            return "created", after, diff_view(None, after, DIFF_KEYS)
-        created = client.put(group_path(group_id), desired)
-        return "created", created, diff_view(None, created, DIFF_KEYS)
+        return dict(desired, displayName=desired.get("displayName") or group_id)
 
-    delta = compare_group(desired, current)
-    if not delta:
-        return "unchanged", current, diff_view(current, current, DIFF_KEYS)
-    if check_mode:
-        after = dict(current, **delta)
-        return "updated", after, diff_view(current, after, DIFF_KEYS)
-    updated = guarded_patch(client, group_path(group_id), delta, current, compare_group, "Device group %s" % group_id)
-    return "updated", updated, diff_view(current, updated, DIFF_KEYS)
+    return converge_resource(client, group_path(group_id), group_id, spec.get("state") or "present",
+                             get_group(client, group_id), desired, compare_group, create_body, DIFF_KEYS,
+                             "Device group %s" % group_id, check_mode=check_mode)
 
 
 def list_device_groups(client):

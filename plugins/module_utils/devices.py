@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import diff_view, differences, guarded_patch
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import converge_resource, differences
 
 # The how-to: "A device ID can contain letters, numbers, and the - character." 128 is IoT Hub's device id limit.
 DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,128}$")
@@ -109,37 +109,10 @@ def ensure_device(client, spec, check_mode=False, current=None, current_known=Fa
     version = device_api_version(client, spec)
     if not current_known:
         current = get_device(client, device_id, api_version=version)
-    state = spec.get("state") or "present"
-
-    if state == "absent":
-        if current is None:
-            return "unchanged", None, diff_view(None, None, DIFF_KEYS)
-        if not check_mode:
-            client.delete(device_path(device_id), api_version=version)
-        return "deleted", None, diff_view(current, None, DIFF_KEYS)
-
     desired = desired_fields(spec)
-    if current is None:
-        if check_mode:
-            after = dict(desired, id=device_id)
-            return "created", after, diff_view(None, after, DIFF_KEYS)
-        created = client.put(device_path(device_id), desired, api_version=version)
-        return "created", created, diff_view(None, created, DIFF_KEYS)
-
-    delta = compare(desired, current)
-    if not delta:
-        return "unchanged", current, diff_view(current, current, DIFF_KEYS)
-    if check_mode:
-        after = dict(current, **delta)
-        return "updated", after, diff_view(current, after, DIFF_KEYS)
-    updated = patch_device(client, device_id, delta, current, api_version=version)
-    return "updated", updated, diff_view(current, updated, DIFF_KEYS)
-
-
-def patch_device(client, device_id, delta, current, api_version=None):
-    """PATCH only the changed fields, guarded by the etag they were computed against (re-read once on 412)."""
-    return guarded_patch(client, device_path(device_id), delta, current, compare, "Device %s" % device_id,
-                         api_version=api_version)
+    return converge_resource(client, device_path(device_id), device_id, spec.get("state") or "present", current,
+                             desired, compare, lambda: desired, DIFF_KEYS, "Device %s" % device_id,
+                             check_mode=check_mode, api_version=version)
 
 
 def list_devices(client, filter=None, order_by=None, limit=None, page_size=None):  # pylint: disable=redefined-builtin

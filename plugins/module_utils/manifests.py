@@ -11,7 +11,7 @@ import re
 from ansible.module_utils.common.yaml import HAS_YAML, yaml_load
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import diff_view, guarded_patch
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import converge_resource
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import (
     device_api_version,
     device_path,
@@ -138,41 +138,28 @@ def ensure_manifest(client, spec, check_mode=False, data=None):
         raise ValueError("organizations must name exactly one organization (the API allows one per manifest); "
                          "leave it out to keep the manifest's current organization")
     version = client.require_preview(FEATURE)
-    state = spec.get("state") or "present"
     path = manifest_path(manifest_id)
-    current = get_manifest(client, manifest_id, api_version=version)
-
-    if state == "absent":
-        if current is None:
-            return "unchanged", None, diff_view(None, None, DIFF_KEYS)
-        if not check_mode:
-            client.delete(path, api_version=version)
-        return "deleted", None, diff_view(current, None, DIFF_KEYS)
-
     desired = {"displayName": spec.get("display_name"), "organizations": spec.get("organizations"), "data": data}
-    if current is None:
+
+    def create_body():
         if data is None:
             raise ValueError("deployment manifest %s does not exist; data or src is needed to create it" % manifest_id)
         body = {"displayName": spec.get("display_name") or manifest_id, "data": strip_nulls(data)}
         if spec.get("organizations"):
             body["organizations"] = spec["organizations"]
-        if check_mode:
-            after = dict(body, id=manifest_id)
-            return "created", after, diff_view(None, after, DIFF_KEYS)
-        created = client.put(path, body, api_version=version)
-        return "created", created, diff_view(None, created, DIFF_KEYS)
+        return body
 
-    delta = compare_manifest(desired, current)
-    if not delta:
-        return "unchanged", current, diff_view(current, current, DIFF_KEYS)
-    if check_mode:
-        after = dict(current, **delta)
-        if "data" in delta:
+    def planned_view(after):
+        # The delta carries data as a merge patch (with nulls); check mode shows the content it results in.
+        if data is not None and "data" in after:
             after["data"] = strip_nulls(data)
-        return "updated", after, diff_view(current, after, DIFF_KEYS)
-    updated = guarded_patch(client, path, delta, current, _recompare(desired), "Deployment manifest %s" % manifest_id,
-                            content_type=MERGE_PATCH, api_version=version)
-    return "updated", updated, diff_view(current, updated, DIFF_KEYS)
+        return after
+
+    return converge_resource(client, path, manifest_id, spec.get("state") or "present",
+                             get_manifest(client, manifest_id, api_version=version), desired, compare_manifest,
+                             create_body, DIFF_KEYS, "Deployment manifest %s" % manifest_id, check_mode=check_mode,
+                             api_version=version, content_type=MERGE_PATCH, recompare=_recompare(desired),
+                             planned_view=planned_view)
 
 
 def _recompare(desired):
