@@ -122,7 +122,10 @@ class IoTCentralModule:
         return result
 
     def run(self, function, *args, **kwargs):
-        """Call ``function(*args, **kwargs)`` and exit with its result, turning known errors into one-line failures."""
+        """Call ``function(*args, **kwargs)`` and exit with its result, turning known errors into one-line failures.
+
+        A result with ``failed: True`` (and a ``msg``) fails the task with the rest of the result attached.
+        """
         error = None
         try:
             result = function(*args, **kwargs)
@@ -132,7 +135,16 @@ class IoTCentralModule:
         # of the handled exception to the result, and a user mistake must not look like a crash.
         if error is not None:
             self.fail_from_error(error)
+        if result.pop("failed", False):
+            self.module.fail_json(**result)
         self.exit(**result)
+
+
+def validate_id(value, pattern, what, rule, field="id"):
+    """``value`` if it is a string matching ``pattern``; else a ValueError naming ``field`` and the ``rule`` to follow."""
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ValueError("%s %r is not a valid %s: use %s" % (field, value, what, rule))
+    return value
 
 
 def differences(desired, current, list_as_set=()):

@@ -11,7 +11,7 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import 
     PREVIEW_API_VERSION,
     IoTCentralClient,
 )
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import converge_resource, differences
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import converge_resource, differences, validate_id
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import with_status
 
 # The spec's DeviceGroupId: pattern ^[a-zA-Z0-9_-]*$, maxLength 255 (an empty id cannot name a resource).
@@ -27,11 +27,7 @@ DIFF_KEYS = ("id", "displayName", "description", "filter", "organizations")
 
 
 def validate_group_id(group_id, field="id"):
-    if not isinstance(group_id, str) or not GROUP_ID_PATTERN.match(group_id):
-        raise ValueError(
-            "%s %r is not a valid device group id: use 1 to 255 letters, digits, '_' and '-'" % (field, group_id)
-        )
-    return group_id
+    return validate_id(group_id, GROUP_ID_PATTERN, "device group id", "1 to 255 letters, digits, '_' and '-'", field)
 
 
 def group_path(group_id, *rest):

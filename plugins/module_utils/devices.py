@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import converge_resource, differences
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import converge_resource, differences, validate_id
 
 # The how-to: "A device ID can contain letters, numbers, and the - character." 128 is IoT Hub's device id limit.
 DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,128}$")
@@ -30,12 +30,8 @@ DEVICE_STATUSES = ("waiting_for_approval", "registered", "provisioned", "blocked
 
 
 def validate_device_id(device_id, field="id"):
-    if not isinstance(device_id, str) or not DEVICE_ID_PATTERN.match(device_id):
-        raise ValueError(
-            "%s %r is not a valid device id: use 1 to 128 letters, digits and '-' (no spaces, dots or underscores)"
-            % (field, device_id)
-        )
-    return device_id
+    return validate_id(device_id, DEVICE_ID_PATTERN, "device id",
+                       "1 to 128 letters, digits and '-' (no spaces, dots or underscores)", field)
 
 
 def device_path(device_id, *rest):

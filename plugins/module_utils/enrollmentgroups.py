@@ -15,7 +15,7 @@ import copy
 import re
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import differences, guarded_patch
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import differences, guarded_patch, validate_id
 
 # The spec's EnrollmentGroupId: ^[a-zA-Z0-9-]*$ (no underscore, unlike device group ids), maxLength 255.
 ENROLLMENT_GROUP_ID_PATTERN = re.compile(r"^[a-zA-Z0-9-]{1,255}$")
@@ -34,12 +34,8 @@ KEY_FIELDS = (("primary_key", "primaryKey"), ("secondary_key", "secondaryKey"))
 
 
 def validate_enrollment_group_id(group_id, field="id"):
-    if not isinstance(group_id, str) or not ENROLLMENT_GROUP_ID_PATTERN.match(group_id):
-        raise ValueError(
-            "%s %r is not a valid enrollment group id: use 1 to 255 letters, digits and '-' (no '_', spaces or dots)"
-            % (field, group_id)
-        )
-    return group_id
+    return validate_id(group_id, ENROLLMENT_GROUP_ID_PATTERN, "enrollment group id",
+                       "1 to 255 letters, digits and '-' (no '_', spaces or dots)", field)
 
 
 def validate_group_key(value, option):

@@ -11,7 +11,7 @@ import re
 from ansible.module_utils.common.yaml import HAS_YAML, yaml_load
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import converge_resource
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import converge_resource, validate_id
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import (
     device_api_version,
     device_path,
@@ -29,10 +29,8 @@ DIFF_KEYS = ("id", "displayName", "organizations", "data")
 
 
 def validate_manifest_id(manifest_id, field="id"):
-    if not isinstance(manifest_id, str) or not MANIFEST_ID_PATTERN.match(manifest_id):
-        raise ValueError("%s %r is not a valid deployment manifest id: use 1 to 255 letters, digits, ':' and ';' "
-                         "(no '-', '_' or spaces)" % (field, manifest_id))
-    return manifest_id
+    return validate_id(manifest_id, MANIFEST_ID_PATTERN, "deployment manifest id",
+                       "1 to 255 letters, digits, ':' and ';' (no '-', '_' or spaces)", field)
 
 
 def manifest_path(manifest_id):

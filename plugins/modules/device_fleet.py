@@ -311,7 +311,6 @@ msg:
   sample: 997 created, 1 updated, 2 deleted, 0 unchanged, 0 failed
 """
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralError
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.fleet import (
     DEFAULT_CONCURRENCY,
@@ -319,6 +318,13 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.fleet import (
     MAX_CONCURRENCY,
     converge_fleet,
 )
+
+
+def converge(module, client):
+    result = converge_fleet(client, module.params, check_mode=module.check_mode, diff_mode=module.diff_mode)
+    # Every device was tried; the task fails at the end when any of them failed.
+    result["failed"] = bool(result["errors"])
+    return result
 
 
 def main():
@@ -340,18 +346,7 @@ def main():
 
     client = module.client_for(rate_limit=params["rate_limit"], pool_size=params["concurrency"])
 
-    error = None
-    result = None
-    try:
-        result = converge_fleet(client, params, check_mode=module.check_mode, diff_mode=module.diff_mode)
-    except (IoTCentralError, ValueError) as exc:
-        error = exc
-    # Outside the except block, so ansible-core does not attach the handled exception's traceback.
-    if error is not None:
-        module.fail_from_error(error)
-    if result["errors"]:
-        module.fail(**result)
-    module.exit(**result)
+    module.run(converge, module, client)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,12 @@ def api_url(base_url, path, api_version=STABLE):
     return "%s%s%sapi-version=%s" % (base_url, path, "&" if "?" in path else "?", api_version)
 
 
+def error_of(response, status):
+    """The ``error`` object of a response, after asserting its status."""
+    assert response.status_code == status, response.text
+    return response.json()["error"]
+
+
 def spec_violations(handle):
     return handle.stats()["spec_violations"]
 

@@ -10,3 +10,22 @@ if TESTS_DIR not in sys.path:
 # pylint: disable=unused-import,wrong-import-position
 from emulator.testing import (admin_headers, emulator_module, emulator_session, fresh_emulator,  # noqa: E402,F401
                               reader_headers)
+
+import pytest  # noqa: E402
+
+from emulator.testing import PREVIEW, ApiClient  # noqa: E402
+
+
+@pytest.fixture
+def client_for(fresh_emulator):  # pylint: disable=redefined-outer-name
+    """``client_for(version=PREVIEW, headers=None)``: an ApiClient on the fresh emulator, closed after the test."""
+    clients = []
+
+    def make(version=PREVIEW, headers=None):
+        client = ApiClient(fresh_emulator.base_url, version, headers=headers)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()

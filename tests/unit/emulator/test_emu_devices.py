@@ -6,30 +6,11 @@ import json
 import pytest
 import requests
 
-from emulator.testing import PREVIEW, STABLE, ApiClient, api_url
+from emulator.testing import PREVIEW, STABLE, ApiClient, api_url, error_of
 
 THERMOSTAT = "dtmi:contoso:Thermostat;1"
 EDGE = "dtmi:contoso:EnvironmentalSensorEdge;1"
 BOTH = pytest.mark.parametrize("version", [STABLE, PREVIEW])
-
-
-@pytest.fixture
-def client_for(fresh_emulator):
-    clients = []
-
-    def make(version):
-        client = ApiClient(fresh_emulator.base_url, version)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
-
-
-def error_of(response, status):
-    assert response.status_code == status, response.text
-    return response.json()["error"]
 
 
 @BOTH

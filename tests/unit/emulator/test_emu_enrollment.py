@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from emulator.testing import PREVIEW, STABLE, ApiClient, assert_no_spec_violations
+from emulator.testing import PREVIEW, STABLE, ApiClient, assert_no_spec_violations, error_of
 
 BOTH = pytest.mark.parametrize("version", [STABLE, PREVIEW])
 MERGE = {"Content-Type": "application/merge-patch+json"}
@@ -67,25 +67,6 @@ def root():
 @pytest.fixture(scope="module")
 def other_root():
     return Root("otherroot", rsa.generate_private_key(public_exponent=65537, key_size=2048))
-
-
-@pytest.fixture
-def client_for(fresh_emulator):
-    clients = []
-
-    def make(version, headers=None):
-        client = ApiClient(fresh_emulator.base_url, version, headers=headers)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
-
-
-def error_of(response, status):
-    assert response.status_code == status, response.text
-    return response.json()["error"]
 
 
 def patch(client, path, body, **kwargs):

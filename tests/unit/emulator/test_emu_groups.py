@@ -5,32 +5,13 @@ import json
 import pytest
 import requests
 
-from emulator.testing import PREVIEW, STABLE, ApiClient, assert_no_spec_violations
+from emulator.testing import PREVIEW, STABLE, ApiClient, assert_no_spec_violations, error_of
 
 THERMOSTAT = "dtmi:contoso:Thermostat;1"
 CONTROLLER = "dtmi:contoso:TemperatureController;1"
 BOTH = pytest.mark.parametrize("version", [STABLE, PREVIEW])
 THERMOSTATS = 'SELECT * FROM devices WHERE $template = "%s"' % THERMOSTAT
 MERGE = {"Content-Type": "application/merge-patch+json"}
-
-
-@pytest.fixture
-def client_for(fresh_emulator):
-    clients = []
-
-    def make(version, headers=None):
-        client = ApiClient(fresh_emulator.base_url, version, headers=headers)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
-
-
-def error_of(response, status):
-    assert response.status_code == status, response.text
-    return response.json()["error"]
 
 
 def member_ids(client, group_id, **params):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from emulator.testing import PREVIEW, STABLE, ApiClient, assert_no_spec_violations
+from emulator.testing import PREVIEW, STABLE, assert_no_spec_violations, error_of
 
 EDGE = "dtmi:contoso:EnvironmentalSensorEdge;1"
 THERMOSTAT = "dtmi:contoso:Thermostat;1"
@@ -15,25 +15,6 @@ DATA = {"modulesContent": {
                                        "settings": {"image": "mcr.microsoft.com/sim:1.0", "createOptions": "{}"}}}}},
     "$edgeHub": {"properties.desired": {"schemaVersion": "1.1", "routes": {"all": "FROM /messages/* INTO $upstream"}}},
 }}
-
-
-@pytest.fixture
-def client_for(fresh_emulator):
-    clients = []
-
-    def make(version=PREVIEW, headers=None):
-        client = ApiClient(fresh_emulator.base_url, version, headers=headers)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
-
-
-def error_of(response, status):
-    assert response.status_code == status, response.text
-    return response.json()["error"]
 
 
 def patch(client, path, body, headers=None):

@@ -8,6 +8,9 @@ from urllib.parse import unquote
 
 import pytest
 
+# The fake applies PATCH bodies as the emulator does (RFC 7396), from the one implementation.
+from emulator.common import merge_patch as merge
+
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import (
     PREVIEW_API_VERSION,
     STABLE_API_VERSION,
@@ -20,19 +23,6 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.devicegroups i
     list_group_members,
     validate_group_id,
 )
-
-
-def merge(target, patch):
-    """RFC 7396 merge patch."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge(result.get(key), value)
-    return result
 
 
 class FakeApi:
