@@ -1,0 +1,40 @@
+"""Device properties and commands end to end: real ansible-playbook runs against the emulator over HTTP.
+
+These tests get their own emulator with an extra template (an IoT Edge gateway whose module has writable
+properties, a component and commands: tests/integration/files/edge_templates.json).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+pytestmark = pytest.mark.integration
+
+EDGE_TEMPLATES = Path(__file__).resolve().parent / "files" / "edge_templates.json"
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    """Overrides the session emulator of conftest.py for this module: the same, plus the edge template."""
+    from emulator.server import start_emulator
+
+    handle = start_emulator(port=0, rate_limit=0, templates_file=str(EDGE_TEMPLATES))
+    yield handle
+    handle.stop()
+
+
+def test_device_properties_lifecycle(run_playbook, fresh_emulator):
+    result = run_playbook("device_properties.yml")
+    assert result.rc == 0, result.output
+    assert result.recap()["failed"] == 0
+    assert fresh_emulator.stats()["spec_violations"] == []
+
+
+def test_device_properties_bad_input_fails_cleanly_and_writes_nothing(run_playbook, fresh_emulator):
+    result = run_playbook("device_properties_bad_input.yml")
+    assert result.rc == 0, result.output
+    assert "Traceback" not in result.output
+    assert fresh_emulator.stats()["spec_violations"] == []
