@@ -111,3 +111,39 @@ def test_spec_property_examples(emu, version):
     desired_fields = set(read_example["responses"]["200"]["body"]["settings"]["$metadata"]["fanSpeed"])
     got = requests.get(api_url(emu.base_url, "devices/tc9/properties", version), headers=ADMIN, timeout=10).json()
     assert set(got["thermostat1"]["$metadata"]["targetTemperature"]) == desired_fields
+
+
+COMMAND_SCOPES = {
+    "": ("t1", "getMaxMinReport", "2024-05-01T00:00:00Z"),
+    "/components/thermostat1": ("tc1", "getMaxMinReport", None),
+    "/modules/sensor": ("gw1", "reset", None),
+    "/modules/sensor/components/config": ("gw1", "calibrate", 0.5),
+}
+
+
+def test_every_command_operation_in_both_versions(call, emu):
+    for scope, (device_id, command, request) in COMMAND_SCOPES.items():
+        path = "devices/%s%s/commands/%s" % (device_id, scope, command)
+        assert call("GET", path, 200).json() == {"value": []}
+        body = {"connectionTimeout": 0, "responseTimeout": 30}
+        if request is not None:
+            body["request"] = request
+        run = call("POST", path, 201, json=body).json()
+        assert run["responseCode"] == 200 and run["id"]
+        assert call("GET", path, 200).json() == {"value": [run]}
+    exercised = {(method, template) for method, template, status in call.covered if 200 <= status < 300}
+    ours = {op for op in implemented_operations(emu, call.version)
+            if op[1].startswith(PROPERTIES_PREFIXES) and "/commands/" in op[1]}
+    assert len(ours) == 8 and ours <= exercised
+
+
+def test_command_errors(call, emu):
+    call("PUT", "devices/offline", 200, json={"template": THERMOSTAT})
+    call("POST", "devices/t1/commands/nope", 404, json={})
+    call("GET", "devices/t1/commands/nope", 404)
+    call("POST", "devices/missing/commands/getMaxMinReport", 404, json={})
+    call("POST", "devices/t1/commands/getMaxMinReport", 422, json={"request": 42})
+    call("POST", "devices/offline/commands/getMaxMinReport", 504, json={})
+    call("POST", "devices/t1/commands/getMaxMinReport", 403, json={}, headers=READER)
+    with deliberately_invalid_request(emu):
+        call("POST", "devices/t1/commands/getMaxMinReport", 422, json={"responseTimeout": 1})
