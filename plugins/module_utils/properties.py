@@ -36,15 +36,17 @@ def validate_scope(component=None, module=None):
             raise ValueError("%s %r is not valid: use %s" % (field, value, NAME_RULE))
 
 
-def validate_values(values, where="properties"):
-    """``values`` must be a non-empty mapping of property names to values (``null`` cannot be a desired value)."""
+def validate_values(values):
+    """``values`` must be a non-empty mapping of property names to values (``null`` cannot be a desired value).
+
+    Messages complete a sentence starting with the option's name ("properties ...")."""
     if not isinstance(values, dict) or not values:
-        raise ValueError("%s must be a non-empty mapping of property names to values" % where)
+        raise ValueError("must be a non-empty mapping of property names to values")
     for name, value in values.items():
         if not isinstance(name, str) or not name or name == METADATA:
-            raise ValueError("%s: %r is not a property name" % (where, name))
+            raise ValueError("has %r, which is not a property name" % (name,))
         if value is None:
-            raise ValueError("%s.%s: a property cannot be set to null; leave it out instead" % (where, name))
+            raise ValueError("cannot set %s to null (a desired value cannot be removed); leave it out instead" % name)
     return values
 
 
@@ -144,17 +146,23 @@ def template_problem(model, values, prefix="properties."):
     return None
 
 
-def check_values(template, values, device_id, component=None, module=None, where="properties."):
-    """Raise ValueError (nothing written) when ``template`` refuses ``values`` for that scope."""
+def values_problem(template, values, device_id, component=None, module=None):
+    """Why ``template`` refuses ``values`` for that scope (one line naming the device and property), or None."""
     if template is None:
-        return
+        return None
     try:
         model = template_model(template, module=module, component=component)
     except ValueError as exc:
-        raise ValueError("device %s: %s" % (device_id, exc))
-    problem = template_problem(model, values, where)
+        return "device %s: %s" % (device_id, exc)
+    problem = template_problem(model, values)
+    return "device %s: %s" % (device_id, problem) if problem else None
+
+
+def check_values(template, values, device_id, component=None, module=None):
+    """Raise ValueError (nothing written) when ``template`` refuses ``values`` for that scope."""
+    problem = values_problem(template, values, device_id, component, module)
     if problem:
-        raise ValueError("device %s: %s; nothing was changed" % (device_id, problem))
+        raise ValueError(problem + "; nothing was changed")
 
 
 def write_values(client, path, values):
@@ -176,7 +184,10 @@ def ensure_properties(client, params, check_mode=False):
     device_id = validate_device_id(params["device_id"], "device_id")
     component, module = params.get("component"), params.get("module")
     validate_scope(component, module)
-    wanted = validate_values(params.get("properties"))
+    try:
+        wanted = validate_values(params.get("properties"))
+    except ValueError as exc:
+        raise ValueError("properties %s" % exc)
     path = properties_path(device_id, component, module)
     current = client.get(path)
     delta = property_delta(wanted, current)
