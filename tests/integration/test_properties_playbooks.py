@@ -38,3 +38,11 @@ def test_device_properties_bad_input_fails_cleanly_and_writes_nothing(run_playbo
     assert result.rc == 0, result.output
     assert "Traceback" not in result.output
     assert fresh_emulator.stats()["spec_violations"] == []
+
+
+def test_device_commands(run_playbook, fresh_emulator):
+    result = run_playbook("device_command.yml")
+    assert result.rc == 0, result.output
+    assert result.recap()["failed"] == 0
+    assert "Traceback" not in result.output
+    assert fresh_emulator.stats()["spec_violations"] == []
