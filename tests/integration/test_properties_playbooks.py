@@ -46,3 +46,17 @@ def test_device_commands(run_playbook, fresh_emulator):
     assert result.recap()["failed"] == 0
     assert "Traceback" not in result.output
     assert fresh_emulator.stats()["spec_violations"] == []
+
+
+def test_demo_fleet_settings_are_acknowledged_and_a_second_run_writes_nothing(run_playbook, fresh_emulator):
+    size = {"demo_fleet_size": 20}
+    assert run_playbook("../../../demo/fleet.yml", extra_vars=size).rc == 0
+    first = run_playbook("../../../demo/properties.yml", extra_vars=size)
+    assert first.rc == 0, first.output
+    writes = fresh_emulator.stats()["writes"]
+    assert writes == 20 + 20  # 20 devices created, then 20 property PATCHes
+    second = run_playbook("../../../demo/properties.yml", extra_vars=size)
+    assert second.rc == 0, second.output
+    assert second.recap()["changed"] == 0
+    assert fresh_emulator.stats()["writes"] == writes
+    assert fresh_emulator.stats()["spec_violations"] == []
