@@ -10,10 +10,15 @@ check mode never sends it. ``POST .../commands/{name}`` waits for the device's a
 
 from __future__ import annotations
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient, IoTCentralError
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.capabilities import template_model, value_problem
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.capabilities import value_problem
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralError
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import validate_device_id
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties import device_template, validate_scope
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties import (
+    device_template,
+    scope_path,
+    scope_problem,
+    validate_scope,
+)
 
 # The spec's bounds of DeviceCommand.connectionTimeout / responseTimeout, in seconds.
 CONNECTION_TIMEOUT = (0, 30)
@@ -23,12 +28,7 @@ READ_MARGIN = 10.0
 
 
 def command_path(device_id, command, component=None, module=None):
-    segments = ["devices", device_id]
-    if module is not None:
-        segments += ["modules", module]
-    if component is not None:
-        segments += ["components", component]
-    return IoTCentralClient.path(*(segments + ["commands", command]))
+    return scope_path(device_id, component, module, "commands", command)
 
 
 def validate_command(params):
@@ -57,22 +57,19 @@ def read_timeout(params):
 
 def command_problem(template, device_id, command, component, module, request, has_request):
     """Why the device template refuses this command or its request payload (one line), or None."""
-    if template is None:
+    def judge(model):
+        if not model.known:
+            return None
+        declared = model.commands()
+        if command not in declared:
+            return "command %r is not defined by %s; its commands: %s" % (
+                command, model.label, ", ".join(sorted(declared)) or "none")
+        request_schema = declared[command].get("request")
+        if has_request and isinstance(request_schema, dict):
+            return value_problem(request_schema.get("schema"), request, "request", model.index)
         return None
-    try:
-        model = template_model(template, module=module, component=component)
-    except ValueError as exc:
-        return "device %s: %s" % (device_id, exc)
-    if not model.known:
-        return None
-    declared = model.commands()
-    if command not in declared:
-        return "device %s: command %r is not defined by %s; its commands: %s" % (
-            device_id, command, model.label, ", ".join(sorted(declared)) or "none")
-    request_schema = declared[command].get("request")
-    if has_request and isinstance(request_schema, dict):
-        return value_problem(request_schema.get("schema"), request, "request")
-    return None
+
+    return scope_problem(template, device_id, component, module, judge)
 
 
 def run_command(client, params, check_mode=False):

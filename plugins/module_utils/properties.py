@@ -16,17 +16,35 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import device_path, validate_device_id
 
 METADATA = "$metadata"
+# Module options of the device_scope doc fragment: which part of a device a property or command module addresses.
+DEVICE_SCOPE_ARGSPEC = dict(
+    device_id=dict(type="str", required=True, aliases=["id"]),
+    component=dict(type="str"),
+    module=dict(type="str"),
+)
+
+
+def device_scope_argspec(**options):
+    """A fresh argument spec: the device_scope options plus the module's own ``options``."""
+    spec = dict((name, dict(option)) for name, option in DEVICE_SCOPE_ARGSPEC.items())
+    spec.update(options)
+    return spec
 STATES = ("in_sync", "pending", "rejected")
 NAME_RULE = "a non-empty name without '/'"
 
 
-def properties_path(device_id, component=None, module=None):
+def scope_path(device_id, component, module, *tail):
+    """``/devices/{id}[/modules/{m}][/components/{c}]/<tail>``: the device, an IoT Edge module, a component."""
     segments = ["devices", device_id]
     if module is not None:
         segments += ["modules", module]
     if component is not None:
         segments += ["components", component]
-    return IoTCentralClient.path(*(segments + ["properties"]))
+    return IoTCentralClient.path(*(segments + list(tail)))
+
+
+def properties_path(device_id, component=None, module=None):
+    return scope_path(device_id, component, module, "properties")
 
 
 def validate_scope(component=None, module=None):
@@ -146,16 +164,22 @@ def template_problem(model, values, prefix="properties."):
     return None
 
 
-def values_problem(template, values, device_id, component=None, module=None):
-    """Why ``template`` refuses ``values`` for that scope (one line naming the device and property), or None."""
+def scope_problem(template, device_id, component, module, judge):
+    """``judge(model)`` (a problem or None) on the model of ``template`` for the scope, naming the device; a scope
+    the template does not define is a problem too. No template, no judgement."""
     if template is None:
         return None
     try:
         model = template_model(template, module=module, component=component)
     except ValueError as exc:
         return "device %s: %s" % (device_id, exc)
-    problem = template_problem(model, values)
+    problem = judge(model)
     return "device %s: %s" % (device_id, problem) if problem else None
+
+
+def values_problem(template, values, device_id, component=None, module=None):
+    """Why ``template`` refuses ``values`` for that scope (one line naming the device and property), or None."""
+    return scope_problem(template, device_id, component, module, lambda model: template_problem(model, values))
 
 
 def check_values(template, values, device_id, component=None, module=None):

@@ -28,6 +28,7 @@ author:
   - fleetops engineering (@fleetops)
 extends_documentation_fragment:
   - fleetops.iotcentral.connection
+  - fleetops.iotcentral.device_scope
   - fleetops.iotcentral.attributes
 attributes:
   check_mode:
@@ -37,26 +38,12 @@ attributes:
     support: none
     details: A command has no before and after.
 options:
-  device_id:
-    description:
-      - Device id.
-    type: str
-    required: true
-    aliases: [id]
   command:
     description:
       - Name of the command, as the device template declares it, for example C(getMaxMinReport).
     type: str
     required: true
     aliases: [name]
-  component:
-    description:
-      - Component of the device (or of O(module)) that declares the command, for example C(thermostat1).
-    type: str
-  module:
-    description:
-      - IoT Edge module of the device that declares the command.
-    type: str
   request:
     description:
       - The command's request payload, of the type the command's request schema declares (a string, number,
@@ -134,15 +121,13 @@ execution:
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.commands import read_timeout, run_command
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties import device_scope_argspec
 
 
 def main():
     module = IoTCentralModule(
-        argument_spec=dict(
-            device_id=dict(type="str", required=True, aliases=["id"]),
+        argument_spec=device_scope_argspec(
             command=dict(type="str", required=True, aliases=["name"]),
-            component=dict(type="str"),
-            module=dict(type="str"),
             request=dict(type="raw"),
             connection_timeout=dict(type="int"),
             response_timeout=dict(type="int"),

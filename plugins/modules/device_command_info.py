@@ -18,28 +18,15 @@ author:
   - fleetops engineering (@fleetops)
 extends_documentation_fragment:
   - fleetops.iotcentral.connection
+  - fleetops.iotcentral.device_scope
   - fleetops.iotcentral.attributes.info_module
 options:
-  device_id:
-    description:
-      - Device id.
-    type: str
-    required: true
-    aliases: [id]
   command:
     description:
       - Name of the command.
     type: str
     required: true
     aliases: [name]
-  component:
-    description:
-      - Component of the device (or of O(module)) that declares the command.
-    type: str
-  module:
-    description:
-      - IoT Edge module of the device that declares the command.
-    type: str
 """
 
 EXAMPLES = r"""
@@ -76,16 +63,12 @@ history:
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.commands import command_history
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties import device_scope_argspec
 
 
 def main():
     module = IoTCentralModule(
-        argument_spec=dict(
-            device_id=dict(type="str", required=True, aliases=["id"]),
-            command=dict(type="str", required=True, aliases=["name"]),
-            component=dict(type="str"),
-            module=dict(type="str"),
-        ),
+        argument_spec=device_scope_argspec(command=dict(type="str", required=True, aliases=["name"])),
     )
     module.run(command_history, module.client, module.params)
 

@@ -13,6 +13,8 @@ description:
   - Makes the desired values of writable properties of one device match O(properties), idempotently.
   - The properties of the device's root interface are set by default; O(component) and O(module) select a
     component, an IoT Edge module, or a component of a module (C(/devices/{id}[/modules/{m}][/components/{c}]/properties)).
+    The values of several components can also be set at the root (or a module's root) in one write, one nested
+    mapping per component, for example C({thermostat1: {targetTemperature: 21}}).
   - One C(GET) reads what the service shows. A value counts as set when it equals the desired value the service
     shows for that property (C($metadata.<name>.desiredValue)), pending or acknowledged, or, when the service shows
     no desired value, the value the device reported. So a device that has not acknowledged yet does not make every
@@ -27,6 +29,7 @@ author:
   - fleetops engineering (@fleetops)
 extends_documentation_fragment:
   - fleetops.iotcentral.connection
+  - fleetops.iotcentral.device_scope
   - fleetops.iotcentral.attributes
 attributes:
   check_mode:
@@ -34,22 +37,6 @@ attributes:
   diff_mode:
     details: Before and after of the given properties only (what the service showed, what was asked).
 options:
-  device_id:
-    description:
-      - Device id.
-    type: str
-    required: true
-    aliases: [id]
-  component:
-    description:
-      - Name of a component of the device template (or of O(module)), for example C(thermostat1).
-      - The values of several components can also be set at the root, one nested mapping per component, for
-        example C({thermostat1: {targetTemperature: 21}}).
-    type: str
-  module:
-    description:
-      - Name of an IoT Edge module of the device (the template's C(EdgeModule) relationship).
-    type: str
   properties:
     description:
       - Writable property names and their desired values, for example C({targetTemperature: 21.5}).
@@ -111,7 +98,7 @@ properties:
 """
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties import ensure_properties
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties import device_scope_argspec, ensure_properties
 
 
 def converge(module):
@@ -124,12 +111,7 @@ def converge(module):
 
 def main():
     module = IoTCentralModule(
-        argument_spec=dict(
-            device_id=dict(type="str", required=True, aliases=["id"]),
-            component=dict(type="str"),
-            module=dict(type="str"),
-            properties=dict(type="dict", required=True),
-        ),
+        argument_spec=device_scope_argspec(properties=dict(type="dict", required=True)),
     )
     module.run(converge, module)
 

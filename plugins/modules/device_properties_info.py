@@ -21,22 +21,8 @@ author:
   - fleetops engineering (@fleetops)
 extends_documentation_fragment:
   - fleetops.iotcentral.connection
+  - fleetops.iotcentral.device_scope
   - fleetops.iotcentral.attributes.info_module
-options:
-  device_id:
-    description:
-      - Device id.
-    type: str
-    required: true
-    aliases: [id]
-  component:
-    description:
-      - Read only this component (of the device, or of O(module)).
-    type: str
-  module:
-    description:
-      - Read the properties of this IoT Edge module of the device.
-    type: str
 """
 
 EXAMPLES = r"""
@@ -123,16 +109,12 @@ not_in_sync:
 """
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties import read_properties
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties import device_scope_argspec, read_properties
 
 
 def main():
     module = IoTCentralModule(
-        argument_spec=dict(
-            device_id=dict(type="str", required=True, aliases=["id"]),
-            component=dict(type="str"),
-            module=dict(type="str"),
-        ),
+        argument_spec=device_scope_argspec(),
     )
     module.run(read_properties, module.client, module.params)
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from emulator.server import start_emulator
-from emulator.testing import PREVIEW, api_url
+from emulator.testing import EDGE_TEMPLATES_FILE, PREVIEW, api_url
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # pylint: disable=wrong-import-position
@@ -23,8 +23,6 @@ from test_emulator_conformance import (ADMIN, PROPERTIES_PREFIXES, READER, SHARE
 THERMOSTAT = "dtmi:contoso:Thermostat;1"
 CONTROLLER = "dtmi:contoso:TemperatureController;1"
 EDGE = "dtmi:fleetops:test:EdgeGateway;1"
-EDGE_TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integration", "files",
-                              "edge_templates.json")
 MERGE = dict(ADMIN, **{"Content-Type": "application/merge-patch+json"})
 SCOPES = {
     "": ("t1", {"targetTemperature": 21.5}),
@@ -37,7 +35,7 @@ SCOPES = {
 @pytest.fixture(scope="module")
 def emu():
     """Overrides conftest.py's emulator: the same, plus a template with an IoT Edge module."""
-    handle = start_emulator(port=0, rate_limit=0, templates_file=EDGE_TEMPLATES)
+    handle = start_emulator(port=0, rate_limit=0, templates_file=EDGE_TEMPLATES_FILE)
     yield handle
     handle.stop()
 

@@ -6,22 +6,20 @@ properties, a component and commands: tests/integration/files/edge_templates.jso
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 
 pytestmark = pytest.mark.integration
 
-EDGE_TEMPLATES = Path(__file__).resolve().parent / "files" / "edge_templates.json"
 
 
 @pytest.fixture(scope="module")
 def emulator():
     """Overrides the session emulator of conftest.py for this module: the same, plus the edge template."""
     from emulator.server import start_emulator
+    from emulator.testing import EDGE_TEMPLATES_FILE
 
-    handle = start_emulator(port=0, rate_limit=0, templates_file=str(EDGE_TEMPLATES))
+    handle = start_emulator(port=0, rate_limit=0, templates_file=EDGE_TEMPLATES_FILE)
     yield handle
     handle.stop()
 

@@ -1,26 +1,19 @@
 """Device commands in the emulator: declared by the template, answered by simulated devices or a set answer,
 history of the most recent execution, 404/422/504 otherwise."""
 
-import os
-
 import pytest
 import requests
 
-from emulator.server import start_emulator
 from emulator.testing import PREVIEW, STABLE, ApiClient, assert_no_spec_violations, error_of
 
 THERMOSTAT = "dtmi:contoso:Thermostat;1"
 CONTROLLER = "dtmi:contoso:TemperatureController;1"
 EDGE = "dtmi:fleetops:test:EdgeGateway;1"
-EDGE_TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                              "integration", "files", "edge_templates.json")
 
 
-@pytest.fixture(scope="module")
-def emu():
-    handle = start_emulator(port=0, rate_limit=0, templates_file=EDGE_TEMPLATES)
-    yield handle
-    handle.stop()
+@pytest.fixture
+def emu(edge_emulator):
+    return edge_emulator
 
 
 @pytest.fixture(params=(STABLE, PREVIEW))
