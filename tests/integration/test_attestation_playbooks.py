@@ -3,6 +3,7 @@ api-versions."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -36,7 +37,7 @@ def test_keys_never_reach_the_output_even_at_vvv(run_playbook, fresh_emulator, t
     generated = json.loads(secrets_file.read_text())
     secrets = [generated["primaryKey"], generated["secondaryKey"],
                "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=",
-               "AToAAQALAAMAsgAgg3GXZ0SEs"]
+               base64.b64encode(b"fleetops-test-endorsement-key-" * 10).decode()[:40]]
     for secret in secrets:
         assert secret not in result.output
     assert "PRIVATE KEY" not in result.output
