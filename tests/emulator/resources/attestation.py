@@ -28,7 +28,7 @@ import copy
 from ..common import JSON, MERGE_PATCH, fetch, json_object, json_type, no_content, ok
 from ..errors import ApiError
 from .devices import COLLECTION as DEVICES, validate_device_id
-from .enrollmentgroups import KEY_NAMES, _check_key, new_group_key, parse_certificate
+from .enrollmentgroups import parse_certificate, symmetric_attestation
 
 PRIORITY = 40
 SYMMETRIC_KEY = "symmetricKey"
@@ -69,26 +69,7 @@ def _object(value, where):
 
 
 def _symmetric_key(body, current, partial):
-    keys = dict(current or {})
-    value = body.get(SYMMETRIC_KEY, _MISSING)
-    if value is None:
-        keys = {}
-    elif value is not _MISSING:
-        _object(value, SYMMETRIC_KEY)
-        for name in KEY_NAMES:
-            where = "symmetricKey." + name
-            if name not in value:
-                # SymmetricKey requires both keys; a patch may leave one out.
-                if not partial:
-                    raise ApiError(422, "Field '%s' is required." % where)
-                continue
-            if value[name] is None:
-                keys.pop(name, None)
-            else:
-                keys[name] = _check_key(value[name], where)
-    for name in KEY_NAMES:
-        keys.setdefault(name, new_group_key())
-    return {"type": SYMMETRIC_KEY, "symmetricKey": keys}
+    return symmetric_attestation(body, current, partial, prefix="")
 
 
 def _tpm(body, current, partial):
