@@ -244,13 +244,14 @@ def _device_id_warnings(device_id, desired):
     return warnings
 
 
-def ensure_attestation(client, spec, check_mode=False, warn=None):
+def ensure_attestation(client, spec, check_mode=False, warn=None, loaded=None):
     """Converge one device's individual attestation.
 
+    ``loaded`` is what :func:`load_desired` returned for ``spec`` when the caller checked it already.
     Returns ``(action, attestation, diff)``: action created/updated/replaced/deleted/unchanged; ``attestation``
     and ``diff`` never carry keys.
     """
-    device_id, state, desired = load_desired(spec)
+    device_id, state, desired = loaded or load_desired(spec)
     if warn is not None:
         for message in _device_id_warnings(device_id, desired):
             warn(message)

@@ -182,8 +182,8 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import 
 
 def converge(module):
     # Local checks first: bad input fails before the connection settings are even used.
-    load_desired(module.params)
-    return module.converge(ensure_attestation, "attestation", warn=module.module.warn)
+    loaded = load_desired(module.params)
+    return module.converge(ensure_attestation, "attestation", warn=module.module.warn, loaded=loaded)
 
 
 def main():
