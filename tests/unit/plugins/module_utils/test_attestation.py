@@ -31,7 +31,7 @@ PATH = DEVICE + "/attestation"
 
 @pytest.fixture(scope="module")
 def certs():
-    return [x509.create_root_certificate("d1", key_type="ec") for _ in range(3)]
+    return [x509.create_root_certificate("d1", key_type="ec") for dummy in range(3)]
 
 
 def pem(generated):
@@ -156,7 +156,7 @@ def test_x509_idempotent_by_thumbprint_in_any_encoding_and_patches_only_the_chan
     path = tmp_path / "primary.pem"
     path.write_text(pem(certs[0]))
     action, view, dummy = ensure_attestation(api, spec(attestation="x509", primary_certificate_path=str(path),
-                                                      secondary_certificate=pem(certs[1])))
+                                                       secondary_certificate=pem(certs[1])))
     assert action == "created"
     assert view["x509"]["clientCertificates"]["primary"]["info"]["sha1Thumbprint"] == x509.sha1_thumbprint(certs[0].certificate)
     der_b64 = base64.b64encode(x509.certificate_to_der(certs[0].certificate)).decode()
