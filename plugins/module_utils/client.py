@@ -565,6 +565,10 @@ class IoTCentralClient:
             seen_links.add(next_link)
             resp = self.request("GET", None, url=self._rebase(next_link, api_version or self.api_version))
 
+    def rebase_link(self, link, api_version):
+        """A nextLink re-rooted on our base_url (see :meth:`paged`), for callers that follow chains themselves."""
+        return self._rebase(link, api_version)
+
     def _rebase(self, link, api_version):
         parts = urlsplit(link)
         query = parts.query
