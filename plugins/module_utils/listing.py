@@ -24,12 +24,13 @@ the single chain, which is always exact.
 from __future__ import annotations
 
 import bisect
+import os
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralError
 
 # Characters of a device id ("letters, numbers, and the - character"), in ordinal (code point) order.
 ID_ALPHABET = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-# Positions are exact integers over this many characters (ids can share long prefixes such as "sensor-000").
+# Positions are exact integers over this many characters after the common prefix of a page's ids.
 POSITION_DEPTH = 24
 
 DEFAULT_LIST_CONCURRENCY = 8
@@ -45,30 +46,47 @@ class RangeFilterRefused(Exception):
     """The service did not accept an id range filter: read the single chain instead."""
 
 
-def id_position(device_id, alphabet=ID_ALPHABET):
-    """Integer position of an id in [0, len(alphabet) ** POSITION_DEPTH): monotone in ordinal order.
+def id_position(device_id, alphabets=None):
+    """Integer position of an id: a number whose digit ``i`` is the id's character ``i`` in ``alphabets[i]``.
 
-    Only used to estimate how many ids lie between two ids. Over the characters the ids actually use (digits only,
-    for "sensor-00042"), equal distances hold about equally many ids.
+    Monotone in ordinal order, and only used to estimate how many ids lie between two ids. Over the characters the
+    ids actually use after their common prefix (digits only, for "sensor-00042"), equal distances hold about equally
+    many ids. Without ``alphabets``: every position over ID_ALPHABET, POSITION_DEPTH positions.
     """
-    base = len(alphabet)
+    alphabets = alphabets or [ID_ALPHABET] * POSITION_DEPTH
     position = 0
-    for index in range(POSITION_DEPTH):
+    for index, alphabet in enumerate(alphabets):
         digit = 0
         if index < len(device_id):
-            digit = min(bisect.bisect_left(alphabet, device_id[index]), base - 1)
-        position = position * base + digit
+            digit = min(bisect.bisect_left(alphabet, device_id[index]), len(alphabet) - 1)
+        position = position * len(alphabet) + digit
     return position
 
 
-def id_at(position, alphabet=ID_ALPHABET):
+def id_at(position, alphabets=None):
     """The shortest id string at ``position``: the inverse of :func:`id_position` up to trailing lowest characters."""
-    base = len(alphabet)
+    alphabets = alphabets or [ID_ALPHABET] * POSITION_DEPTH
     digits = []
-    for _index in range(POSITION_DEPTH):
-        position, digit = divmod(position, base)
+    for alphabet in reversed(alphabets):
+        position, digit = divmod(position, len(alphabet))
         digits.append(alphabet[digit])
-    return "".join(reversed(digits)).rstrip(alphabet[0]) or alphabet[0]
+    text = "".join(reversed(digits))
+    while len(text) > 1 and text[-1] == alphabets[len(text) - 1][0]:
+        text = text[:-1]
+    return text
+
+
+def position_alphabets(page_ids):
+    """Per-position alphabets for a page: ID_ALPHABET over the page's common prefix, then the characters used after
+    it, so that for "sensor-00042" the number part counts in decimal ('sensor-00999' + 1 -> 'sensor-01000')."""
+    prefix = len(os.path.commonprefix([page_ids[0], page_ids[-1]]))
+    used = "".join(sorted(set("".join(device_id[prefix:] for device_id in page_ids))))
+    if len(used) < 2:
+        used = ID_ALPHABET
+    # The end of the prefix made of the same characters is part of the number ("sensor-00|9xx" is "sensor-|009xx").
+    while prefix and page_ids[0][prefix - 1] in used:
+        prefix -= 1
+    return [ID_ALPHABET] * prefix + [used] * POSITION_DEPTH
 
 
 def _quote(value):
@@ -115,21 +133,41 @@ class IdRange:
 def split_rest(id_range, page_ids, page_size, fanout):
     """Ranges covering the rest of ``id_range`` after a page holding ``page_ids`` (sorted), or [] to keep paging.
 
-    The page's spread of positions estimates how many pages the rest holds. Up to ``fanout`` ranges of about
-    TARGET_PAGES pages each are made; the last one reaches the end of ``id_range``, however large it is.
+    The page's spread of positions estimates how many pages the rest holds. A bounded rest becomes up to
+    ``fanout`` ranges of about TARGET_PAGES pages each (the last one reaching the bound). An open-ended rest (the
+    end of the id space) says nothing about how far the ids go, so it becomes one bounded range of
+    TARGET_PAGES * 2**n pages (n: how many open-ended splits came before) plus a new open-ended rest: the covered
+    span doubles each time, and at most one range (the last open-ended one) reads past the last id.
     """
     if len(page_ids) < 2 or fanout < 2:
         return []
-    alphabet = "".join(sorted(set("".join(page_ids) + (id_range.high or ""))))
-    if len(alphabet) < 2:
-        return []
+    alphabet = position_alphabets(page_ids)
     first, last = id_position(page_ids[0], alphabet), id_position(page_ids[-1], alphabet)
     per_page = (last - first) * page_size // (len(page_ids) - 1)
-    end = len(alphabet) ** POSITION_DEPTH if id_range.high is None else id_position(id_range.high, alphabet)
-    if per_page <= 0 or end <= last:
+    if per_page <= 0:
+        return []
+    # A range made for TARGET_PAGES pages that holds about that many keeps its chain: splitting it again would
+    # only add partial pages.
+    threshold = max(SPLIT_MIN_PAGES, 1.5 * TARGET_PAGES)
+    if id_range.high is None:
+        top = 1
+        for characters in alphabet:
+            top *= len(characters)
+        reach = last + per_page * TARGET_PAGES * 2 ** len(id_range.order)
+        if reach < top:
+            bound = id_at(reach, alphabet)
+            if bound <= page_ids[-1]:
+                return []
+            return [IdRange(page_ids[-1], bound, low_open=True, order=id_range.order + (1,)),
+                    IdRange(bound, None, order=id_range.order + (2,))]
+        # The rest of the id space is within reach: split it like a bounded range.
+        end, threshold = top, SPLIT_MIN_PAGES
+    else:
+        end = id_position(id_range.high, alphabet)
+    if end <= last:
         return []
     pages_left = (end - last) / per_page
-    if pages_left < SPLIT_MIN_PAGES:
+    if pages_left < threshold:
         return []
     pieces = min(fanout, max(2, int(-(-pages_left // TARGET_PAGES))))
     step = (end - last) // pieces if pieces * TARGET_PAGES >= pages_left else per_page * TARGET_PAGES
