@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from emulator import defaults
-from emulator.server import start_emulator
+from emulator.testing import emulator_module  # noqa: F401 pylint: disable=unused-import
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils import listing
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import (
@@ -32,17 +32,10 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.listing import
 PAGE = 50
 
 
-@pytest.fixture(scope="module")
-def emulator():
-    handle = start_emulator(port=0, rate_limit=0)
-    yield handle
-    handle.stop()
-
-
 @pytest.fixture
-def app(emulator):  # pylint: disable=redefined-outer-name
-    emulator.reset()
-    return emulator
+def app(emulator_module):  # pylint: disable=redefined-outer-name
+    emulator_module.reset()
+    return emulator_module
 
 
 class CountingClient(IoTCentralClient):

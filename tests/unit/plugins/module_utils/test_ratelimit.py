@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+from test_client import Clock
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.ratelimit import (
     SHARED_BUDGET_ENV,
@@ -19,17 +20,6 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.ratelimit impo
 )
 
 URL = "https://contoso-store.azureiotcentral.com"
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 def test_two_holders_of_the_file_share_one_budget(tmp_path):
