@@ -101,7 +101,8 @@ options:
       - The service allows 20 per application, counted over every client of the application. The shared client
         starts with a burst of half a second's budget and then paces itself at this rate, which keeps it clear of
         HTTP 429 (each costs at least a second of back-off). Lower it when other automation uses the same
-        application at the same time.
+        application at the same time from other machines; processes of this collection on the same machine share
+        one budget per application by themselves (E(IOTCENTRAL_SHARED_BUDGET=false) turns that off).
     type: float
     default: 20
   include:

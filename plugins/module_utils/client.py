@@ -23,7 +23,7 @@ import time
 import uuid
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.ratelimit import (  # noqa: F401 (RateLimiter: API)
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.ratelimit import (
     RateLimiter,
     RetryBudget,
     shared_bucket_for,

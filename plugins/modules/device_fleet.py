@@ -148,9 +148,12 @@ options:
   rate_limit:
     description:
       - Requests per second this task may send; shared by all its threads, with a burst of half a second's worth.
-      - The service allows 20 requests per second per application, shared by every client. When several tasks
-        or forks work on the same application at the same time, give each a share (for example V(10) each for
-        two), so they do not throttle each other.
+      - The service allows 20 requests per second per application, shared by every client. Tasks, forks and jobs
+        of this collection on the same machine share that budget by themselves (a bucket per application in a
+        file under the temp dir; E(IOTCENTRAL_SHARED_BUDGET=false) turns it off); this option is the task's own
+        share of it. Across several machines give each its share (for example V(10) each for two).
+      - An HTTP 429 halves the rate, which then recovers by a tenth of it per second; throttled calls are retried
+        until no call got through for 120 seconds.
       - V(0) turns the client-side limit off (for test emulators); throttled calls are still retried with backoff.
     type: float
     default: 20
