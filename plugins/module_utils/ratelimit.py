@@ -13,7 +13,7 @@ collection under it:
   lock-protected file under the user's temp dir. It holds only numbers (tokens, rate, times), never a host name,
   credential or request;
 * both adapt like TCP: a 429 halves the rate (at most once per second, since the answers to requests sent at the
-  same moment report the same overload), and each second of sending adds back a tenth of the ceiling, so a storm
+  same moment report the same overload), and each second adds back a tenth of the ceiling, so a storm
   of 429s slows the run down instead of ending it. :class:`RetryBudget` decides when throttling has lasted too
   long: only when no request at all has got through for ``max_stall`` seconds.
 """
@@ -31,7 +31,7 @@ import time
 DECREASE = 0.5
 CUT_WINDOW = 1.0
 MIN_FRACTION = 0.05
-# Additive increase: each second of sending adds this fraction of the ceiling back (half rate -> full in 5 s).
+# Additive increase: each second adds this fraction of the ceiling back (half rate -> full in 5 s).
 RECOVERY_PER_SECOND = 0.1
 # Throttling gives up only after this long without a single request getting through.
 DEFAULT_MAX_STALL = 120.0
@@ -67,17 +67,19 @@ class AdaptiveBucket:
         """Take one token: 0.0 when taken, else the seconds to wait before trying again."""
         if now < state["paused_until"]:
             return state["paused_until"] - now
-        rate = min(self.ceiling, max(self.ceiling * MIN_FRACTION, state["rate"]))
         elapsed = max(0.0, now - state["updated"])
+        # Additive increase: RECOVERY_PER_SECOND * ceiling per second since the last look or cut (not while paused,
+        # since a pause moves "updated" to its end), so an idle bucket is back at the ceiling too.
+        recovered = max(0.0, now - max(state["updated"], state["last_cut"]))
+        rate = min(self.ceiling, max(self.ceiling * MIN_FRACTION, state["rate"])
+                   + RECOVERY_PER_SECOND * self.ceiling * recovered)
+        state["rate"] = rate
         state["tokens"] = min(self.capacity(state), state["tokens"] + elapsed * rate)
         state["updated"] = now
         # The tolerance keeps float rounding from leaving a bucket at 0.9999999 forever.
         if state["tokens"] >= 1.0 - 1e-9:
             state["tokens"] = max(0.0, state["tokens"] - 1.0)
-            # Additive increase, spread over the requests sent: RECOVERY_PER_SECOND * ceiling per second.
-            state["rate"] = min(self.ceiling, rate + RECOVERY_PER_SECOND * self.ceiling / rate)
             return 0.0
-        state["rate"] = rate
         return max((1.0 - state["tokens"]) / rate, 1e-4)
 
     def pause(self, state, now, seconds):

@@ -340,9 +340,12 @@ def test_rate_limiter_halves_on_429_once_per_moment_and_recovers_additively():
     clock.now += 1.5
     limiter.throttled()
     assert limiter.rate == 5
+    # Each second adds 2 requests/second back (a tenth of the ceiling), up to the ceiling.
+    clock.now += 2.5
+    limiter.acquire()
+    assert limiter.rate == 10
     for _attempt in range(300):
         limiter.acquire()
-    # Each second of sending adds 2 requests/second back (a tenth of the ceiling), up to the ceiling.
     assert limiter.rate == 20
     for _attempt in range(20):
         clock.now += 1.0
