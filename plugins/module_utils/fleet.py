@@ -214,8 +214,8 @@ def read_current(client, specs, purge=False, purge_scope=None, concurrency=DEFAU
     if not purge:
         if not specs:
             return {}, None
-        return dict((d["id"], d) for d in list_devices(client, page_size=MAX_PAGE_SIZE,
-                                                                  concurrency=list_concurrency)), None
+        listed = list_devices(client, page_size=MAX_PAGE_SIZE, concurrency=list_concurrency)
+        return dict((d["id"], d) for d in listed), None
     in_scope = list_devices(client, filter=scope_filter(purge_scope), page_size=MAX_PAGE_SIZE,
                             concurrency=list_concurrency)
     current = dict((d["id"], d) for d in in_scope)

@@ -181,7 +181,7 @@ def fetch_inventory(client, filter=None, order_by=None, page_size=None, device_g
                 raise
     else:
         listed = list_devices(client, filter=filter, order_by=order_by, page_size=page_size,
-                                          concurrency=list_concurrency)
+                              concurrency=list_concurrency)
 
     if list_all:
         devices = [device_record(device) for device in listed]

@@ -109,8 +109,8 @@ def main():
             emulator_args = ["--rate-limit", str(SERVICE_RATE), "--seed-devices", str(size), "--latency-ms", str(latency)]
             if args.no_spec_check:
                 emulator_args.append("--no-spec-check")
-            with tempfile.TemporaryDirectory(prefix="bench-inv-") as tmp, start_cli_emulator(*emulator_args,
-                                                                                            timeout=300) as emu:
+            emulator = start_cli_emulator(*emulator_args, timeout=300)
+            with tempfile.TemporaryDirectory(prefix="bench-inv-") as tmp, emulator as emu:
                 env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_NOCOLOR="1",
                            ANSIBLE_INVENTORY_UNPARSED_FAILED="1", IOTCENTRAL_BASE_URL=emu.base_url,
                            IOTCENTRAL_API_TOKEN=ADMIN_TOKEN)

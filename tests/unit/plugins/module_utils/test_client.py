@@ -252,8 +252,8 @@ def test_retries_are_bounded_in_total_time():
 
 def test_throttling_ends_only_when_nothing_got_through_for_the_runs_stall_budget():
     answers = [FakeResponse(429, error_body("TooManyRequests", "slow")) for _attempt in range(30)]
-    client, session, clock = make_client(answers, retry_policy=RetryPolicy(max_retries=2, max_stall=10,
-                                                                             throttle_window=2))
+    policy = RetryPolicy(max_retries=2, max_stall=10, throttle_window=2)
+    client, session, clock = make_client(answers, retry_policy=policy)
     with pytest.raises(IoTCentralError, match="Throttled for 1[0-9] s without one request getting through") as info:
         client.get("/devices/a")
     # Not the per-request max_retries (2): throttling went on until the stall budget of 10 s was spent.

@@ -75,7 +75,7 @@ def new_device(app_handle, device_id):  # pylint: disable=redefined-outer-name
 
 def random_ids(count, seed):
     rng = random.Random(seed)
-    return ["".join(rng.choice(listing.ID_ALPHABET[11:]) for _ in range(10)) for _ in range(count)]
+    return ["".join(rng.choice(listing.ID_ALPHABET[11:]) for _position in range(10)) for _number in range(count)]
 
 
 ID_SETS = {
@@ -168,7 +168,7 @@ def test_listing_under_concurrent_writes_lists_every_lasting_device_once(app, ap
     fresh = iter(random_ids(200, 12) + ["sensor-%05d-b" % n for n in range(0, 500, 5)])
 
     def write_between_pages():
-        for _ in range(8):
+        for _write in range(8):
             if doomed:
                 devices.delete(doomed.pop())
             device_id = next(fresh, None)
