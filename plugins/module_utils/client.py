@@ -23,6 +23,12 @@ import time
 import uuid
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.ratelimit import (
+    RateLimiter,
+    RetryBudget,
+    shared_bucket_for,
+)
+
 COLLECTION_VERSION = "0.1.0"
 USER_AGENT = "fleetops.iotcentral/" + COLLECTION_VERSION
 
@@ -90,60 +96,19 @@ class IoTCentralError(Exception):
         }
 
 
-class RateLimiter:
-    """Token bucket shared by every thread of a process.
+class RetryPolicy:
+    """Exponential backoff with full jitter, bounded in attempts and in total time.
 
-    Keeps a process under the service's per-application budget instead of discovering it through
-    429s. ``pause()`` lets a 429 seen by one thread hold back all of them, so the client never
-    needs to hit the limit twice in a row.
+    Throttling (429) is not bounded per request: the client's :class:`RetryBudget` ends it only when no request
+    got through for ``max_stall`` seconds (at most ``max_throttle_retries`` per request), while the adaptive rate
+    limiter slows every request down. Backoff after a 429 grows only up to ``throttle_backoff_cap`` doublings.
     """
 
-    def __init__(self, rate, burst=None, clock=time.monotonic, sleep=time.sleep):
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.rate = float(rate)
-        # Half a second's budget by default, not a whole second's: a process cannot know what the seconds before
-        # it spent of the application's budget (the previous task, another fork), and the headroom absorbs
-        # timing jitter between our clock and the service's, so a steady stream at the limit is not throttled
-        # (tests/benchmarks/bench_limiter.py: one 429 per run with a full second's burst, none with half).
-        self.capacity = float(burst if burst is not None else max(1.0, rate / 2.0))
-        self._tokens = self.capacity
-        self._clock = clock
-        self._sleep = sleep
-        self._updated = clock()
-        self._paused_until = 0.0
-        self._lock = threading.Lock()
-
-    def acquire(self):
-        while True:
-            with self._lock:
-                now = self._clock()
-                if now < self._paused_until:
-                    wait = self._paused_until - now
-                else:
-                    self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
-                    self._updated = now
-                    # The tolerance keeps float rounding from leaving a bucket at 0.9999999 forever.
-                    if self._tokens >= 1.0 - 1e-9:
-                        self._tokens = max(0.0, self._tokens - 1.0)
-                        return
-                    wait = max((1.0 - self._tokens) / self.rate, 1e-4)
-            self._sleep(wait)
-
-    def pause(self, seconds):
-        with self._lock:
-            until = self._clock() + seconds
-            if until > self._paused_until:
-                self._paused_until = until
-            # A throttled service means our bucket was optimistic: start again from empty.
-            self._tokens = 0.0
-            self._updated = max(self._updated, until)
-
-
-class RetryPolicy:
-    """Exponential backoff with full jitter, bounded in attempts and in total time."""
-
-    def __init__(self, max_retries=6, base_delay=0.5, max_delay=30.0, max_total=120.0, throttle_window=1.0):
+    def __init__(self, max_retries=6, base_delay=0.5, max_delay=30.0, max_total=120.0, throttle_window=1.0,
+                 max_stall=120.0, max_throttle_retries=100, throttle_backoff_cap=3):
+        self.max_stall = max_stall
+        self.max_throttle_retries = max_throttle_retries
+        self.throttle_backoff_cap = throttle_backoff_cap
         self.max_retries = max_retries
         self.base_delay = base_delay
         self.max_delay = max_delay
@@ -274,7 +239,7 @@ class IoTCentralClient:
 
     def __init__(self, base_url, api_token=None, bearer_token=None, api_version=None, validate_certs=True,
                  ca_path=None, timeout=30.0, rate_limit=SERVICE_RATE_LIMIT, retry_policy=None, pool_size=10,
-                 sleep=time.sleep, clock=time.monotonic):
+                 sleep=time.sleep, clock=time.monotonic, shared_budget=True):
         self.base_url = base_url.rstrip("/")
         self._base_parts = urlsplit(self.base_url)
         if api_version is not None and api_version not in SUPPORTED_API_VERSIONS:
@@ -290,7 +255,13 @@ class IoTCentralClient:
         self.timeout = float(timeout)
         self.connect_timeout = min(10.0, self.timeout)
         self.retry_policy = retry_policy or RetryPolicy()
-        self.rate_limiter = RateLimiter(rate_limit, sleep=sleep, clock=clock) if rate_limit else None
+        self.rate_limiter = None
+        if rate_limit:
+            # This process's share (rate_limit), chained to the machine-wide bucket of the application (the
+            # service's budget, shared by every process of the collection here; ratelimit.py).
+            shared = shared_bucket_for(self.base_url, SERVICE_RATE_LIMIT) if shared_budget else None
+            self.rate_limiter = RateLimiter(rate_limit, sleep=sleep, clock=clock, shared=shared)
+        self.retry_budget = RetryBudget(self.retry_policy.max_stall, clock=clock)
         self.pool_size = pool_size
         self._sleep = sleep
         self._clock = clock
@@ -416,6 +387,7 @@ class IoTCentralClient:
         policy = self.retry_policy
         started = self._clock()
         attempt = 0
+        throttled = 0
         while True:
             send_headers["x-ms-client-request-id"] = str(uuid.uuid4())
             if self.rate_limiter is not None:
@@ -432,16 +404,30 @@ class IoTCentralClient:
                 if status == 429:
                     with self._stats_lock:
                         self.stats["throttled"] += 1
+            if status is not None and status != 429:
+                self.retry_budget.progress()
             if retryable and retry_after is not None and retry_after > policy.max_delay:
                 # Retrying before the time the service asked for would only meet another refusal.
                 retryable = False
-            if retryable and attempt < policy.max_retries:
-                delay = policy.delay(attempt, status=status, retry_after=retry_after)
-                if self._clock() - started + delay <= policy.max_total:
-                    if status == 429 and self.rate_limiter is not None:
+            if retryable and status == 429:
+                # Throttling slows the run down rather than ending it: the rate adapts for every thread, and only
+                # the run's budget (no request through for max_stall seconds) ends the retries.
+                if throttled < policy.max_throttle_retries and self.retry_budget.allows_retry():
+                    delay = policy.delay(min(throttled, policy.throttle_backoff_cap), status=status,
+                                         retry_after=retry_after)
+                    if self.rate_limiter is not None:
+                        self.rate_limiter.throttled()
                         self.rate_limiter.pause(delay)
                     else:
                         self._sleep(delay)
+                    throttled += 1
+                    with self._stats_lock:
+                        self.stats["retries"] += 1
+                    continue
+            elif retryable and attempt < policy.max_retries:
+                delay = policy.delay(attempt, status=status, retry_after=retry_after)
+                if self._clock() - started + delay <= policy.max_total:
+                    self._sleep(delay)
                     attempt += 1
                     with self._stats_lock:
                         self.stats["retries"] += 1
@@ -462,7 +448,13 @@ class IoTCentralClient:
             return None
         if status in expected:
             return Response(status, self._json_or_none(resp), resp.headers)
-        raise self._error_from_response(method, display_path, resp, attempt)
+        error = self._error_from_response(method, display_path, resp, attempt + throttled)
+        if status == 429 and self.retry_budget.exhausted:
+            error.retry_budget_exhausted = True
+            error.hint = ("Throttled for %.0f s without one request getting through (the run's retry budget); lower "
+                          "rate_limit or run fewer jobs against this application at once"
+                          % self.retry_budget.stalled_for())
+        raise error
 
     def _send_once(self, method, url, headers, data):
         """One HTTP exchange. Returns (status, error, retry_after, response); error is (kind, text) or None."""
@@ -564,6 +556,10 @@ class IoTCentralClient:
                                       method="GET", path="/api" + path)
             seen_links.add(next_link)
             resp = self.request("GET", None, url=self._rebase(next_link, api_version or self.api_version))
+
+    def rebase_link(self, link, api_version):
+        """A nextLink re-rooted on our base_url (see :meth:`paged`), for callers that follow chains themselves."""
+        return self._rebase(link, api_version)
 
     def _rebase(self, link, api_version):
         parts = urlsplit(link)

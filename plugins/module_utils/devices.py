@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import PREVIEW_API_VERSION, IoTCentralClient
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import converge_resource, differences, validate_id
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.listing import RangeFilterRefused, list_partitioned
 
 # The how-to: "A device ID can contain letters, numbers, and the - character." 128 is IoT Hub's device id limit.
 DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,128}$")
@@ -111,10 +112,20 @@ def ensure_device(client, spec, check_mode=False, current=None, current_known=Fa
                              check_mode=check_mode, api_version=version)
 
 
-def list_devices(client, filter=None, order_by=None, limit=None, page_size=None):  # pylint: disable=redefined-builtin
-    """Devices matching a server-side filter, each with its computed status."""
+def list_devices(client, filter=None, order_by=None, limit=None, page_size=None, concurrency=1):  # pylint: disable=redefined-builtin
+    """Devices matching a server-side filter, each with its computed status.
+
+    With ``concurrency`` above 1, a whole list in the default order (by id) is read as several id ranges at once
+    where the api-version has list parameters (module_utils/listing.py); otherwise one nextLink chain.
+    """
     if limit is not None and page_size is None:
         page_size = min(limit, 100)
     version = client.list_api_version()
+    if concurrency > 1 and limit is None and not order_by and version == PREVIEW_API_VERSION:
+        try:
+            return [with_status(device) for device in
+                    list_partitioned(client, filter, page_size=page_size, concurrency=concurrency, api_version=version)]
+        except RangeFilterRefused:
+            pass  # the single chain below is always exact
     params = client.list_params(filter=filter, order_by=order_by, page_size=page_size, api_version=version)
     return [with_status(device) for device in client.paged("/devices", params=params, api_version=version, limit=limit)]

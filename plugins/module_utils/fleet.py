@@ -36,6 +36,7 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties imp
     write_values,
 )
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.capabilities import read_template
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.listing import DEFAULT_LIST_CONCURRENCY, MAX_LIST_CONCURRENCY
 
 ITEM_FIELDS = ("id", "display_name", "template", "simulated", "enabled", "organizations", "state", "properties")
 DEFAULT_FIELDS = ITEM_FIELDS[1:]
@@ -211,7 +212,8 @@ def _run_pool(function, items, concurrency):
         return list(pool.map(function, items))
 
 
-def read_current(client, specs, purge=False, purge_scope=None, concurrency=DEFAULT_CONCURRENCY):
+def read_current(client, specs, purge=False, purge_scope=None, concurrency=DEFAULT_CONCURRENCY,
+                 list_concurrency=DEFAULT_LIST_CONCURRENCY):
     """Current state of every listed device and, with purge, of every device in the scope.
 
     Returns ``(current, in_scope)``: ``current`` maps id -> device for the listed devices that exist (and every
@@ -222,16 +224,19 @@ def read_current(client, specs, purge=False, purge_scope=None, concurrency=DEFAU
     With purge: the scope listing, which a purge needs anyway; listed devices it did not return (new devices,
     or devices outside the scope) are read one GET each when there are at most LOOKUP_LIMIT of them, otherwise
     by one listing of the whole application.
+    Listings are read as ``list_concurrency`` id ranges at once (module_utils/listing.py; 1: one nextLink chain).
     """
     if not purge:
         if not specs:
             return {}, None
-        return dict((d["id"], d) for d in list_devices(client, page_size=MAX_PAGE_SIZE)), None
-    in_scope = list_devices(client, filter=scope_filter(purge_scope), page_size=MAX_PAGE_SIZE)
+        listed = list_devices(client, page_size=MAX_PAGE_SIZE, concurrency=list_concurrency)
+        return dict((d["id"], d) for d in listed), None
+    in_scope = list_devices(client, filter=scope_filter(purge_scope), page_size=MAX_PAGE_SIZE,
+                            concurrency=list_concurrency)
     current = dict((d["id"], d) for d in in_scope)
     missing = [spec["id"] for spec in specs if spec["id"] not in current]
     if len(missing) > LOOKUP_LIMIT:
-        for device in list_devices(client, page_size=MAX_PAGE_SIZE):
+        for device in list_devices(client, page_size=MAX_PAGE_SIZE, concurrency=list_concurrency):
             current.setdefault(device["id"], device)
     elif missing:
         for device in _run_pool(lambda device_id: get_device(client, device_id), missing, concurrency):
@@ -508,9 +513,16 @@ def converge_fleet(client, params, check_mode=False, diff_mode=False):
         concurrency = DEFAULT_CONCURRENCY
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise ValueError("concurrency must be between 1 and %d, got %s" % (MAX_CONCURRENCY, concurrency))
+    list_concurrency = params.get("list_concurrency")
+    if list_concurrency is None:
+        list_concurrency = DEFAULT_LIST_CONCURRENCY
+    if not 1 <= list_concurrency <= MAX_LIST_CONCURRENCY:
+        raise ValueError("list_concurrency must be between 1 (one nextLink chain) and %d, got %s"
+                         % (MAX_LIST_CONCURRENCY, list_concurrency))
 
     start = dict(client.stats)
-    current, in_scope = read_current(client, specs, purge, params.get("purge_scope"), concurrency)
+    current, in_scope = read_current(client, specs, purge, params.get("purge_scope"), concurrency,
+                                     list_concurrency)
     properties_current = read_properties_current(client, specs, current, concurrency)
     changes = plan_fleet(specs, current, in_scope if purge else None, properties_current)
     check_fleet_properties(client, changes)

@@ -23,6 +23,7 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.devicegroups i
     validate_group_id,
 )
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import device_status, list_devices
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.listing import MAX_LIST_CONCURRENCY
 
 # Bumped whenever the cached structure changes, so an old cache entry is refetched instead of misread.
 CACHE_FORMAT = 1
@@ -61,8 +62,11 @@ class InventoryError(Exception):
 
 
 def check_options(page_size=None, concurrency=None, hostnames=None, hostvars_prefix="", device_groups=None,
-                  group_name_source="displayName", rate_limit=None):
+                  group_name_source="displayName", rate_limit=None, list_concurrency=None):
     """Raise InventoryError naming the first option with a value the plugin cannot use."""
+    if list_concurrency is not None and not 1 <= list_concurrency <= MAX_LIST_CONCURRENCY:
+        raise InventoryError("list_concurrency must be between 1 (one nextLink chain) and %d, not %s"
+                             % (MAX_LIST_CONCURRENCY, list_concurrency))
     if rate_limit is not None and not rate_limit > 0:
         raise InventoryError("rate_limit must be a positive number of requests per second, not %s" % rate_limit)
     if page_size is not None and not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -136,13 +140,14 @@ def _group_members(client, group_id, page_size, asked):
 
 
 def fetch_inventory(client, filter=None, order_by=None, page_size=None, device_groups=None,  # pylint: disable=redefined-builtin
-                    device_group_groups=False, concurrency=4):
+                    device_group_groups=False, concurrency=4, list_concurrency=1):
     """Everything the inventory needs from the application, as JSON-ready data for the cache.
 
     ``{"format", "devices": [record], "deviceGroups": [{"id", "displayName", "members": [device id]}] or None}``.
     Member lists of device groups are read in parallel (at most ``concurrency`` at a time) while the
-    device list is paged in the calling thread; the client's shared rate limiter keeps the total within
-    the service's budget. Any failure raises: a partial result is never returned.
+    device list is read in the calling thread (as ``list_concurrency`` id ranges at once, see listing.py); the
+    client's shared rate limiter keeps the total within the service's budget. Any failure raises: a partial result
+    is never returned.
     """
     asked = list(dict.fromkeys(device_groups or ()))
     all_groups = None
@@ -166,7 +171,8 @@ def fetch_inventory(client, filter=None, order_by=None, page_size=None, device_g
                        for group_id in wanted]
             try:
                 if list_all:
-                    listed = list_devices(client, filter=filter, order_by=order_by, page_size=page_size)
+                    listed = list_devices(client, filter=filter, order_by=order_by, page_size=page_size,
+                                          concurrency=list_concurrency)
                 for group_id, future in futures:
                     members[group_id] = future.result()
             except BaseException:
@@ -174,7 +180,8 @@ def fetch_inventory(client, filter=None, order_by=None, page_size=None, device_g
                     future.cancel()
                 raise
     else:
-        listed = list_devices(client, filter=filter, order_by=order_by, page_size=page_size)
+        listed = list_devices(client, filter=filter, order_by=order_by, page_size=page_size,
+                              concurrency=list_concurrency)
 
     if list_all:
         devices = [device_record(device) for device in listed]

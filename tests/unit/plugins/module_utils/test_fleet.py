@@ -111,6 +111,8 @@ def thermostats(count, prefix="t", **fields):
 
 def run(client, devices, check_mode=False, diff_mode=False, **params):
     params.setdefault("concurrency", 4)
+    # The fake lists in one chain; the partitioned listing is tested against the emulator (test_listing.py).
+    params.setdefault("list_concurrency", 1)
     return converge_fleet(client, dict(params, devices=devices), check_mode=check_mode, diff_mode=diff_mode)
 
 
