@@ -52,8 +52,9 @@ class FakeSession:
         self.calls = []
         self.headers = {}
 
-    def request(self, method, url, headers=None, data=None, timeout=None, allow_redirects=None):
-        self.calls.append({"method": method, "url": url, "headers": dict(headers), "data": data, "timeout": timeout})
+    def request(self, method, url, headers=None, data=None, timeout=None, allow_redirects=None, verify=None):
+        self.calls.append({"method": method, "url": url, "headers": dict(headers), "data": data, "timeout": timeout,
+                           "verify": verify})
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
