@@ -20,6 +20,7 @@ import json
 import os
 import random
 import re
+import reprlib
 import threading
 import time
 import uuid
@@ -63,9 +64,17 @@ def clip(text, limit=MAX_QUOTED_CHARS):
     return "%s...(%d characters)" % (text[:limit], len(text))
 
 
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = MAX_QUOTED_CHARS
+_SHORT_REPR.maxlevel = 3
+
+
 def quoted(value, limit=MAX_QUOTED_CHARS):
-    """``repr(value)`` for a message, cut like :func:`clip`."""
-    return clip(repr(value), limit)
+    """``repr(value)`` for a message, cut like :func:`clip` (without first building the repr of a huge value)."""
+    if isinstance(value, str):
+        text = repr(value[:limit])
+        return clip(text, limit + 2) if len(value) <= limit else "%s...(%d characters)" % (text, len(value))
+    return clip(_SHORT_REPR.repr(value), limit)
 
 
 class IoTCentralError(Exception):
