@@ -6,17 +6,11 @@ here, so each case is deterministic) or TLS (a self-signed certificate made with
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import threading
 
 import certifi
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils import fleet
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient, IoTCentralError, RetryPolicy
@@ -252,35 +246,13 @@ def test_groups_and_manifests_settle_lost_writes_too(proxy, app):
 
 
 # ------------------------------------------------------------------------------------------ items 2, 5, 6: TLS
-def self_signed(tmp_path, name="localhost"):
-    """A self-signed certificate for ``name`` (and, for localhost, 127.0.0.1): (cert path, key path)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    alt = [x509.DNSName(name)] + ([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))] if name == "localhost" else [])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(alt), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = tmp_path / ("%s.pem" % name), tmp_path / ("%s.key" % name)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return str(cert_path), str(key_path)
-
-
 @pytest.fixture
 def tls_front(app, tmp_path):
     """The emulator behind an HTTPS front with a self-signed certificate: (base_url, cert path)."""
-    import ssl
-
     from faultproxy import start_fault_proxy
+    from faultproxy.tls import server_context
 
-    cert, key = self_signed(tmp_path)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
+    context, cert = server_context(tmp_path)
     handle = start_fault_proxy(app.base_url, rate=0.0, ssl_context=context)
     yield handle.base_url, cert
     handle.stop()
@@ -323,13 +295,10 @@ def test_certificate_failure_fails_at_once_with_the_cause_and_the_fix(tls_front,
 
 
 def test_a_certificate_for_another_name_says_so(app, tmp_path):
-    import ssl
-
     from faultproxy import start_fault_proxy
+    from faultproxy.tls import server_context
 
-    cert, key = self_signed(tmp_path, name="other.example")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
+    context, cert = server_context(tmp_path, name="other.example")
     handle = start_fault_proxy(app.base_url, rate=0.0, ssl_context=context)
     try:
         with pytest.raises(IoTCentralError, match="(?i)mismatch.*ca_path") as caught:
