@@ -107,6 +107,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     def _handle(self):
+        try:
+            self._proxy_one()
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up first (its timeout is shorter than a held answer): nothing left to answer.
+            self.close_connection = True
+
+    def _proxy_one(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         proxy = self.server.proxy
