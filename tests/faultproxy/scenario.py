@@ -59,6 +59,13 @@ def fleet_declaration(count, prefix="fault"):
     return created, updated
 
 
+def clean_env():
+    """The environment without IOTCENTRAL_* and ANSIBLE_* settings of the caller, and the collection on the path."""
+    env = dict((name, value) for name, value in os.environ.items() if not name.startswith(("IOTCENTRAL_", "ANSIBLE_")))
+    env["ANSIBLE_COLLECTIONS_PATH"] = str(REPO / ".build" / "dev")
+    return env
+
+
 def final_groups(steps):
     """id -> the fields the last steps leave (None when absent)."""
     final = {}
@@ -88,12 +95,8 @@ class FaultRun:
             "fault_timeout": timeout, "fault_rate_limit": rate_limit, "fault_concurrency": concurrency,
             "fault_device_groups": DEVICE_GROUP_STEPS, "fault_enrollment_groups": ENROLLMENT_GROUP_STEPS,
         }
-        self.env = dict(os.environ)
-        for name in list(self.env):
-            if name.startswith(("IOTCENTRAL_", "ANSIBLE_")):
-                del self.env[name]
+        self.env = clean_env()
         self.env.update({
-            "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".build" / "dev"),
             "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_RETRY_FILES_ENABLED": "0",
@@ -207,11 +210,8 @@ def check_inventory(proxy, emulator_url, timeout=2.0):
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "fault.iotcentral.yml"
         source.write_text("plugin: fleetops.iotcentral.devices\npage_size: 10\n", encoding="utf-8")
-        env = dict(os.environ)
-        for name in list(env):
-            if name.startswith(("IOTCENTRAL_", "ANSIBLE_")):
-                del env[name]
-        env.update({"ANSIBLE_COLLECTIONS_PATH": str(REPO / ".build" / "dev"), "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1",
+        env = clean_env()
+        env.update({"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1",
                     "IOTCENTRAL_BASE_URL": proxy.base_url, "IOTCENTRAL_API_TOKEN": ADMIN_TOKEN,
                     "IOTCENTRAL_TIMEOUT": str(timeout)})
         proc = subprocess.run([str(BIN / "ansible-inventory"), "-i", str(source), "--list"], capture_output=True,
