@@ -600,8 +600,10 @@ class IoTCentralClient:
         except requests.exceptions.RequestException as exc:
             return None, ("read", type(exc).__name__), None, None
         except OSError as exc:
-            # requests reports an unusable CA bundle as a bare OSError before anything is sent.
-            return None, ("tls", "cannot load the CA bundle: %s" % clip(exc)), None, None
+            # requests reports an unusable CA bundle as a bare OSError, before anything is sent.
+            if "certificate" in str(exc).lower():
+                return None, ("tls", "cannot load the CA bundle: %s" % clip(exc)), None, None
+            return None, ("read", "connection failed (%s)" % type(exc).__name__), None, None
         return resp.status_code, None, parse_retry_after(resp.headers.get("Retry-After")), resp
 
     @staticmethod
