@@ -26,7 +26,7 @@ description:
   - A create is a C(PUT), which replaces the whole device, and the API has no create-only condition, so another
     task that also found a device missing can replace it and undo fields only this task set. After its creates,
     the task reads the created devices back once (one C(GET) per created device or one listing of the application,
-    whichever is fewer requests: 10 pages for 1,000 creates), re-applies with an etag-guarded C(PATCH) the fields
+    whichever is fewer requests; 10 pages for 1,000 creates), re-applies with an etag-guarded C(PATCH) the fields
     that another C(PUT) returned to their defaults, and fails a device whose field another writer set to another
     value (nothing is overwritten then). A concurrent C(PUT) that lands after that read cannot be seen by this task.
   - A write whose answer is lost (connection reset, timeout, HTTP 5xx after the retries) is settled by reading the

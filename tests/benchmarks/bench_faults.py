@@ -50,15 +50,16 @@ def main(argv):
                     figures["writes_lost_after_forwarding"], figures["mismatches"], len(figures["unreported"]),
                     len(figures["false_failures"]), figures["wall"]), flush=True)
                 if figures["unreported"] or figures["false_failures"]:
-                    print("   unreported: %s; false failures: %s" % (figures["unreported"][:10],
-                                                                    figures["false_failures"][:10]))
+                    print("   unreported: %s; false failures: %s"
+                          % (figures["unreported"][:10], figures["false_failures"][:10]))
                 totals["unreported"] += len(figures["unreported"])
                 totals["false"] += len(figures["false_failures"])
             proxy.reset_stats()
             code, hosts, devices = check_inventory(proxy, emulator.base_url)
             stats = proxy.stats()
-            verdict = "complete" if code == 0 and hosts == devices else ("failed, no host" if code and not hosts
-                                                                          else "PARTIAL")
+            verdict = "complete" if code == 0 and hosts == devices else "PARTIAL"
+            if code and not hosts:
+                verdict = "failed, no host"
             print("%-6s %-10s %9d %7d %11s %11s %11s %9s %8s   inventory: %s (%d of %d devices)" % (
                 "%d%%" % (rate * 100), "inventory", stats["requests"], stats["faults"], "-", "-", "-", "-", "-",
                 verdict, len(hosts), len(devices)), flush=True)
