@@ -203,7 +203,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from jinja2 import Environment, nodes
 from jinja2.exceptions import TemplateError
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import HAS_REQUESTS, IoTCentralError, normalize_base_url
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import HAS_REQUESTS, IoTCentralError, clip, normalize_base_url, quoted
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import build_client
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.inventory import (
     HOSTVAR_NAMES,
@@ -238,7 +238,8 @@ IMPURE_FILTERS = frozenset(("random", "shuffle", "password_hash"))
 # Only parses expressions to see which variables they read; never renders anything.
 EXPRESSION_PARSER = Environment()
 
-CONNECTION_OPTIONS = ("app", "base_url", "api_token", "bearer_token", "api_version", "validate_certs", "ca_path", "timeout")
+CONNECTION_OPTIONS = ("app", "base_url", "api_token", "bearer_token", "api_version", "validate_certs", "ca_path", "timeout",
+                      "allow_insecure_http")
 SECRET_OPTIONS = ("api_token", "bearer_token")
 TEMPLATED_OPTIONS = ("app", "base_url", "api_token", "bearer_token", "api_version", "ca_path", "filter", "order_by")
 
@@ -417,7 +418,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             value = self._compose(expression, variables)
         except Exception as exc:  # pylint: disable=broad-exception-caught
             if self._settings["strict"]:
-                raise InventoryError("hostnames entry %r failed for device %s: %s" % (expression, device_id, exc))
+                raise InventoryError("hostnames entry %s failed for device %s: %s" % (quoted(expression), device_id, clip(exc, 300)))
             return None
         return value
 
@@ -432,7 +433,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             else:
                 result = str(self.templar.template("{%% if %s %%} True {%% else %%} False {%% endif %%}" % condition)).strip() == "True"
         except Exception as exc:  # pylint: disable=broad-exception-caught
-            raise InventoryError("include/exclude condition %r failed for device %s: %s" % (condition, device_id, exc))
+            raise InventoryError("include/exclude condition %s failed for device %s: %s" % (quoted(condition), device_id, clip(exc, 300)))
         if key is not None:
             self._memo[key] = result
         return result

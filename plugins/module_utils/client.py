@@ -15,9 +15,12 @@ validation never pays for it, and ``import`` of this file stays cheap (measured 
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import json
+import os
 import random
 import re
+import reprlib
 import threading
 import time
 import uuid
@@ -48,6 +51,37 @@ HAS_REQUESTS = importlib.util.find_spec("requests") is not None
 
 APP_SUBDOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
+# A value quoted in a message is cut to this many characters: a 1 MB id must not make a 1 MB message.
+MAX_QUOTED_CHARS = 120
+# The service's own error message, and a path, are cut to these lengths.
+MAX_SERVICE_MESSAGE_CHARS = 500
+MAX_PATH_CHARS = 200
+# Methods whose effect a lost response leaves in doubt.
+WRITE_METHODS = frozenset(("PUT", "PATCH", "DELETE", "POST"))
+TLS_HINT = ("set ca_path to the PEM bundle of the certificate authority that signed the service's certificate, "
+            "or validate_certs: false for a test endpoint you control")
+
+
+def clip(text, limit=MAX_QUOTED_CHARS):
+    """``text`` cut to ``limit`` characters, saying how long it was, so a message stays readable."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return "%s...(%d characters)" % (text[:limit], len(text))
+
+
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = MAX_QUOTED_CHARS
+_SHORT_REPR.maxlevel = 3
+
+
+def quoted(value, limit=MAX_QUOTED_CHARS):
+    """``repr(value)`` for a message, cut like :func:`clip` (without first building the repr of a huge value)."""
+    if isinstance(value, str):
+        text = repr(value[:limit])
+        return clip(text, limit + 2) if len(value) <= limit else "%s...(%d characters)" % (text, len(value))
+    return clip(_SHORT_REPR.repr(value), limit)
+
 
 class IoTCentralError(Exception):
     """A failed API call, or a client-side problem found before any call.
@@ -57,9 +91,13 @@ class IoTCentralError(Exception):
     never contains credentials.
     """
 
-    def __init__(self, message, status=None, code=None, request_id=None, method=None, path=None, hint=None):
+    def __init__(self, message, status=None, code=None, request_id=None, method=None, path=None, hint=None,
+                 may_have_applied=False):
         super().__init__(message)
         self.message = message
+        # True when a write may have reached the service although it failed (a lost response, a 5xx):
+        # callers re-read the resource instead of reporting a failure that may not be one.
+        self.may_have_applied = may_have_applied
         self.status = status
         self.code = code
         self.request_id = request_id
@@ -70,7 +108,7 @@ class IoTCentralError(Exception):
     def __str__(self):
         parts = []
         if self.method and self.path:
-            parts.append("%s %s failed:" % (self.method, self.path))
+            parts.append("%s %s failed:" % (self.method, clip(self.path, MAX_PATH_CHARS)))
         if self.status is not None:
             parts.append("HTTP %s" % self.status)
         if self.code:
@@ -78,7 +116,7 @@ class IoTCentralError(Exception):
         elif self.status is not None and self.message:
             parts[-1] += ":"
         if self.message:
-            parts.append(self.message)
+            parts.append(clip(self.message, MAX_SERVICE_MESSAGE_CHARS))
         if self.request_id:
             parts.append("(requestId %s)" % self.request_id)
         text = " ".join(parts)
@@ -147,6 +185,21 @@ def parse_retry_after(value, now=None):
     return max(0.0, when.timestamp() - now)
 
 
+def exception_chain(exc):
+    """``exc`` and every exception it wraps: ``reason`` (urllib3), ``__cause__``, ``__context__`` and exception args."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen or not isinstance(current, BaseException):
+            continue
+        seen.add(id(current))
+        yield current
+        pending.append(getattr(current, "reason", None))
+        pending.append(current.__cause__)
+        pending.append(current.__context__)
+        pending.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
+
+
 def never_reached_service(exc):
     """True when a connection error means no request reached the service (refused or unresolvable host).
 
@@ -158,19 +211,58 @@ def never_reached_service(exc):
         from urllib3.exceptions import NewConnectionError  # pylint: disable=import-outside-toplevel
     except ImportError:  # pragma: no cover - urllib3 comes with requests
         return False
-    pending, seen = [exc], set()
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, NewConnectionError):
-            return True
-        pending.append(getattr(current, "reason", None))
-        pending.append(current.__cause__)
-        pending.append(current.__context__)
-        pending.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
-    return False
+    return any(isinstance(current, NewConnectionError) for current in exception_chain(exc))
+
+
+def certificate_problem(exc):
+    """What certificate verification said (``self-signed certificate``, ``Hostname mismatch, ...``), or None when
+    ``exc`` is not a verification failure (a handshake cut short is a network fault like any other)."""
+    import ssl  # pylint: disable=import-outside-toplevel
+
+    for current in exception_chain(exc):
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current.verify_message or current.reason or "certificate verify failed"
+    return None
+
+
+def tls_verify_setting(validate_certs, ca_path):
+    """The ``verify`` argument for every request: False, the user's CA bundle, or True (the system store).
+
+    Given per request, because requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace a session's
+    ``verify`` (and even ``verify=False``) when the request itself does not say; what the user set must win.
+    """
+    if not validate_certs:
+        return False
+    return ca_path or True
+
+
+def check_ca_path(ca_path, validate_certs=True):
+    """ValueError naming the option when ``ca_path`` cannot be used (requests would raise a bare OSError)."""
+    if ca_path and validate_certs and not os.path.exists(ca_path):
+        raise ValueError("ca_path %s does not exist: give the path of a PEM file (or c_rehash directory) of the "
+                         "certificate authorities to trust, or leave ca_path unset to use the system store"
+                         % quoted(ca_path))
+
+
+def is_loopback_host(host):
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1): traffic that never leaves the machine."""
+    host = (host or "").strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_transport(base_url, allow_insecure_http=False):
+    """Refuse plain ``http://`` to a host that is not loopback unless the user allowed it: the token would travel
+    in clear text. Loopback (the emulator, a local tunnel) is allowed."""
+    parts = urlsplit(base_url)
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback_host(parts.hostname):
+        raise ValueError("base_url %s uses plain http to a host that is not loopback, so the credential would be sent "
+                         "in clear text: use https, or set allow_insecure_http: true (IOTCENTRAL_ALLOW_INSECURE_HTTP) "
+                         "if the network path is trusted" % quoted(base_url))
 
 
 def parse_sas_token(token):
@@ -225,6 +317,16 @@ def normalize_base_url(app=None, base_url=None):
     raise ValueError("Either app or base_url is required (or the IOTCENTRAL_APP / IOTCENTRAL_BASE_URL environment variables)")
 
 
+def outcome_in_doubt(method, status, error):
+    """True when one attempt of a write may have been applied although no success came back: the connection
+    failed after the request was sent, or the service (or a gateway in front of it) answered 5xx."""
+    if method not in WRITE_METHODS:
+        return False
+    if error is not None:
+        return error[0] == "read"
+    return status is not None and status >= 500
+
+
 class Response:
     __slots__ = ("status", "body", "headers")
 
@@ -244,7 +346,7 @@ class IoTCentralClient:
         self._base_parts = urlsplit(self.base_url)
         if api_version is not None and api_version not in SUPPORTED_API_VERSIONS:
             raise ValueError(
-                "api_version %r is not supported; use one of %s" % (api_version, ", ".join(SUPPORTED_API_VERSIONS))
+                "api_version %s is not supported; use one of %s" % (quoted(api_version), ", ".join(SUPPORTED_API_VERSIONS))
             )
         # Pinned means the user chose it: then we never switch to the preview version on their behalf.
         self.api_version_pinned = api_version is not None
@@ -252,6 +354,7 @@ class IoTCentralClient:
         self._auth_header = self._build_auth_header(api_token, bearer_token)
         self.validate_certs = validate_certs
         self.ca_path = ca_path
+        self._verify = tls_verify_setting(validate_certs, ca_path)
         self.timeout = float(timeout)
         self.connect_timeout = min(10.0, self.timeout)
         self.retry_policy = retry_policy or RetryPolicy()
@@ -388,6 +491,7 @@ class IoTCentralClient:
         started = self._clock()
         attempt = 0
         throttled = 0
+        may_have_applied = False
         while True:
             send_headers["x-ms-client-request-id"] = str(uuid.uuid4())
             if self.rate_limiter is not None:
@@ -395,10 +499,12 @@ class IoTCentralClient:
             with self._stats_lock:
                 self.stats["requests"] += 1
             status, error, retry_after, resp = self._send_once(method, url, send_headers, data)
+            may_have_applied = may_have_applied or outcome_in_doubt(method, status, error)
             retryable = False
             if error is not None:
                 # A refused connection never reached the service; anything later may have been applied.
-                retryable = error[0] == "connect" or idempotent
+                # A certificate problem is no transient one: retrying only hides its cause.
+                retryable = error[0] != "tls" and (error[0] == "connect" or idempotent)
             elif status in RETRYABLE_STATUSES:
                 retryable = status == 429 or idempotent
                 if status == 429:
@@ -436,6 +542,9 @@ class IoTCentralClient:
 
         if error is not None:
             kind, detail = error
+            if kind == "tls":
+                raise IoTCentralError("%s for %s" % (detail, self._base_parts.netloc), method=method, path=display_path,
+                                      hint=TLS_HINT[0].upper() + TLS_HINT[1:])
             raise IoTCentralError(
                 "%s error talking to %s: %s%s" % (
                     "Connection" if kind == "connect" else "Network", self._base_parts.netloc, detail,
@@ -443,12 +552,14 @@ class IoTCentralClient:
                 ),
                 method=method, path=display_path,
                 hint="Check app/base_url, validate_certs/ca_path and network access" if kind == "connect" else None,
+                may_have_applied=may_have_applied,
             )
         if status == 404 and allow_404:
             return None
         if status in expected:
             return Response(status, self._json_or_none(resp), resp.headers)
         error = self._error_from_response(method, display_path, resp, attempt + throttled)
+        error.may_have_applied = may_have_applied
         if status == 429 and self.retry_budget.exhausted:
             error.retry_budget_exhausted = True
             error.hint = ("Throttled for %.0f s without one request getting through (the run's retry budget); lower "
@@ -462,10 +573,14 @@ class IoTCentralClient:
 
         session = self._get_session()
         try:
-            resp = session.request(method, url, headers=headers, data=data,
+            resp = session.request(method, url, headers=headers, data=data, verify=self._verify,
                                    timeout=(self.connect_timeout, self.timeout), allow_redirects=False)
         except requests.exceptions.SSLError as exc:
-            return None, ("connect", "TLS verification failed (%s)" % type(exc).__name__), None, None
+            problem = certificate_problem(exc)
+            if problem is not None:
+                return None, ("tls", "TLS certificate verification failed: %s" % clip(problem)), None, None
+            # No request went out before the handshake completed: safe to retry like a refused connection.
+            return None, ("connect", "TLS handshake failed (%s)" % type(exc).__name__), None, None
         except requests.exceptions.ConnectTimeout:
             return None, ("connect", "connect timeout after %.0fs" % self.connect_timeout), None, None
         except requests.exceptions.ConnectionError as exc:
@@ -475,6 +590,11 @@ class IoTCentralClient:
             return None, ("read", "no response within %.0fs (timeout)" % self.timeout), None, None
         except requests.exceptions.RequestException as exc:
             return None, ("read", type(exc).__name__), None, None
+        except OSError as exc:
+            # requests reports an unusable CA bundle as a bare OSError, before anything is sent.
+            if "certificate" in str(exc).lower():
+                return None, ("tls", "cannot load the CA bundle: %s" % clip(exc)), None, None
+            return None, ("read", "connection failed (%s)" % type(exc).__name__), None, None
         return resp.status_code, None, parse_retry_after(resp.headers.get("Retry-After")), resp
 
     @staticmethod
@@ -493,7 +613,7 @@ class IoTCentralClient:
         message = details.get("message")
         if not message:
             text = (resp.text or "").strip().replace("\n", " ")
-            message = text[:300] if text else (resp.reason or "no error body")
+            message = clip(text, 300) if text else (resp.reason or "no error body")
         request_id = details.get("requestId") or resp.headers.get("x-ms-request-id")
         hint = None
         if resp.status_code == 401:
@@ -568,6 +688,6 @@ class IoTCentralClient:
             query = (query + "&" if query else "") + "api-version=" + quote(api_version)
         path = parts.path
         if not path.startswith("/api/"):
-            raise IoTCentralError("Unexpected nextLink path %r from the service" % path)
+            raise IoTCentralError("Unexpected nextLink path %s from the service" % quoted(path))
         base = self._base_parts
         return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + path, query, ""))

@@ -96,11 +96,18 @@ def get_device(client, device_id, api_version=None):
     return client.get(device_path(device_id), api_version=api_version, allow_404=True)
 
 
-def ensure_device(client, spec, check_mode=False, current=None, current_known=False):
+def put_defaults(device_id):
+    """What a device PUT leaves in the fields its body does not give (a PUT replaces the whole device)."""
+    return {"displayName": device_id, "enabled": True, "simulated": False, "template": None, "organizations": None}
+
+
+def ensure_device(client, spec, check_mode=False, current=None, current_known=False, confirm_create=True):
     """Converge one device. ``spec`` uses module option names plus ``id`` and ``state``.
 
     Returns ``(action, device, diff)`` with action one of created/updated/deleted/unchanged.
     ``current``/``current_known`` let a bulk caller pass a device it already listed (saves a GET).
+    A created device is read back and re-converged if a concurrent creator replaced it, unless
+    ``confirm_create`` is false (``device_fleet`` confirms all its creates at once).
     """
     device_id = validate_device_id(spec["id"])
     version = device_api_version(client, spec)
@@ -109,7 +116,8 @@ def ensure_device(client, spec, check_mode=False, current=None, current_known=Fa
     desired = desired_fields(spec)
     return converge_resource(client, device_path(device_id), device_id, spec.get("state") or "present", current,
                              desired, compare, lambda: desired, DIFF_KEYS, "Device %s" % device_id,
-                             check_mode=check_mode, api_version=version)
+                             check_mode=check_mode, api_version=version,
+                             put_defaults=put_defaults(device_id) if confirm_create else None)
 
 
 def list_devices(client, filter=None, order_by=None, limit=None, page_size=None, concurrency=1):  # pylint: disable=redefined-builtin

@@ -29,6 +29,15 @@ description:
     handled, with one line per failed device in C(msg). An error that is not about one device (network,
     credential, role, throttling that outlasted the retries) stops the writes not sent yet, since each would fail
     the same way.
+  - A create is a C(PUT), which replaces the whole device, and the API has no create-only condition, so another
+    task that also found a device missing can replace it and undo fields only this task set. After its creates,
+    the task reads the created devices back once (one C(GET) per created device or one listing of the application,
+    whichever is fewer requests; 10 pages for 1,000 creates), re-applies with an etag-guarded C(PATCH) the fields
+    that another C(PUT) returned to their defaults, and fails a device whose field another writer set to another
+    value (nothing is overwritten then). A concurrent C(PUT) that lands after that read cannot be seen by this task.
+  - A write whose answer is lost (connection reset, timeout, HTTP 5xx after the retries) is settled by reading the
+    device again. The device counts as done when it shows the change, fails with "the change was not applied" when
+    it does not, and fails with "outcome unknown" only when that read fails too.
 author:
   - fleetops engineering (@fleetops)
 extends_documentation_fragment:

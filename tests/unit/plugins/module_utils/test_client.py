@@ -52,8 +52,9 @@ class FakeSession:
         self.calls = []
         self.headers = {}
 
-    def request(self, method, url, headers=None, data=None, timeout=None, allow_redirects=None):
-        self.calls.append({"method": method, "url": url, "headers": dict(headers), "data": data, "timeout": timeout})
+    def request(self, method, url, headers=None, data=None, timeout=None, allow_redirects=None, verify=None):
+        self.calls.append({"method": method, "url": url, "headers": dict(headers), "data": data, "timeout": timeout,
+                           "verify": verify})
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
@@ -484,3 +485,31 @@ def test_base_url_with_credentials_or_query_is_refused_without_echoing_it(url):
 def test_app_must_be_a_subdomain():
     with pytest.raises(ValueError, match="letters, digits and '-'"):
         normalize_base_url(app="my app")
+
+
+@pytest.mark.parametrize("url", ["http://iotc.example.com", "http://10.0.0.5:8080", "http://[2001:db8::1]:80",
+                                 "http://myapp.azureiotcentral.com"])
+def test_plain_http_to_a_host_that_is_not_loopback_is_refused_unless_allowed(url):
+    from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import check_transport
+    from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import build_client
+
+    with pytest.raises(ValueError, match="plain http.*allow_insecure_http: true"):
+        build_client({"base_url": url, "api_token": TOKEN})
+    check_transport(url, allow_insecure_http=True)
+    assert build_client({"base_url": url, "api_token": TOKEN, "allow_insecure_http": True}).base_url == url
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://127.8.9.10", "http://localhost:1", "http://[::1]:8080",
+                                 "https://iotc.example.com", "http://api.localhost"])
+def test_https_and_loopback_http_need_nothing(url):
+    from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import check_transport
+
+    check_transport(url)
+
+
+def test_tls_settings_go_with_every_request_so_the_environment_cannot_replace_them():
+    for kwargs, verify in (({}, True), ({"ca_path": "/etc/ca.pem"}, "/etc/ca.pem"), ({"validate_certs": False}, False),
+                           ({"validate_certs": False, "ca_path": "/etc/ca.pem"}, False)):
+        client, session, _clock = make_client([FakeResponse(200, {})], **kwargs)
+        client.get("/devices")
+        assert session.calls[0]["verify"] == verify
