@@ -1,0 +1,377 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetops.iotcentral contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Jobs: start a job on a device group once (idempotent by job id), wait for it, stop/resume it, re-run its failed
+devices; and the checks that refuse a job that cannot run before anything is written."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import (
+    PREVIEW_API_VERSION,
+    IoTCentralClient,
+    IoTCentralError,
+)
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import validate_id
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.devicegroups import (
+    get_group,
+    list_group_members,
+    validate_group_id,
+)
+
+# The spec's JobId / ScheduledJobId: ^[a-zA-Z0-9_-]*$, at most 255 characters.
+JOB_ID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,255}$")
+JOB_ID_RULE = "1 to 255 letters, digits, '_' and '-'"
+RERUN_SUFFIX = "-rerun-"
+# Room for RERUN_SUFFIX and a number inside the 255 characters a rerun id may have.
+MAX_RERUNNABLE_ID = 240
+
+ACTIVE_STATUSES = ("pending", "running")
+FINAL_STATUSES = ("complete", "failed", "cancelled")
+
+# Module option value -> the API's job data type (the spec's discriminator values).
+DATA_TYPES = {
+    "property": "property",
+    "cloud_property": "cloudProperty",
+    "command": "command",
+    "template_migration": "deviceTemplateMigration",
+    "manifest_migration": "deviceManifestMigration",
+}
+CAPABILITY_TYPES = ("property", "cloud_property", "command")
+CAPABILITY_KINDS = {"property": "Property", "cloud_property": "CloudProperty", "command": "Command"}
+
+# DTDL primitive schemas -> (JSON check, the word a message uses).
+SCHEMA_TYPES = {
+    "double": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "number"),
+    "float": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "number"),
+    "integer": (lambda v: isinstance(v, int) and not isinstance(v, bool), "whole number"),
+    "long": (lambda v: isinstance(v, int) and not isinstance(v, bool), "whole number"),
+    "boolean": (lambda v: isinstance(v, bool), "boolean"),
+    "string": (lambda v: isinstance(v, str), "string"),
+    "dateTime": (lambda v: isinstance(v, str), "date-time string"),
+    "date": (lambda v: isinstance(v, str), "date string"),
+    "time": (lambda v: isinstance(v, str), "time string"),
+    "duration": (lambda v: isinstance(v, str), "ISO 8601 duration string"),
+}
+
+
+def validate_job_id(job_id, field="id", max_length=255):
+    validate_id(job_id, JOB_ID_PATTERN, "job id", JOB_ID_RULE, field)
+    if len(job_id) > max_length:
+        raise ValueError("%s %r is too long to be re-run: rerun_failed needs an id of at most %d characters"
+                         % (field, job_id[:60] + "...", max_length))
+    return job_id
+
+
+def job_path(job_id, *rest):
+    return IoTCentralClient.path("jobs", job_id, *rest)
+
+
+def short(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+# Building and checking a job's body ----------------------------------------------------------------
+
+
+def limit_body(spec, field, with_batch_flag=False):
+    """``batch`` / ``cancellationThreshold`` of the API from ``{type, value[, per_batch]}``; ValueError out of range."""
+    if not spec:
+        return None
+    kind, value = spec.get("type") or "number", spec.get("value")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("%s.value is required and must be a number" % field)
+    if kind == "percentage" and not 0 < value <= 100:
+        raise ValueError("%s.value is a percentage: give a number above 0 and at most 100, not %s" % (field, value))
+    if kind == "number" and (value < 1 or value != int(value)):
+        raise ValueError("%s.value is a number of devices: give a whole number of at least 1, not %s" % (field, value))
+    body = {"type": kind, "value": int(value) if kind == "number" else value}
+    if with_batch_flag:
+        body["batch"] = bool(spec.get("per_batch"))
+    return body
+
+
+def data_body(items):
+    """The API's ``data`` array from the module's items; ValueError naming the item when one is incomplete."""
+    if not items:
+        raise ValueError("data needs at least one item (a property, cloud property, command or migration)")
+    kinds = set(item["type"] for item in items)
+    if len(kinds) > 1:
+        raise ValueError("data items must all be of the same type (IoT Central runs one kind of job), got %s"
+                         % ", ".join(sorted(kinds)))
+    body = []
+    for index, item in enumerate(items):
+        where = "data[%d]" % index
+        kind = item["type"]
+        entry = {"type": DATA_TYPES[kind]}
+        if kind in CAPABILITY_TYPES:
+            for name in ("target", "path"):
+                if not item.get(name):
+                    raise ValueError("%s.%s is required for a %s item (%s)" % (
+                        where, name, kind, "the device template id" if name == "target" else "the capability name"))
+                entry[name] = item[name]
+            if kind != "command" and item.get("value") is None:
+                raise ValueError("%s.value is required for a %s item" % (where, kind))
+            if item.get("value") is not None:
+                entry["value"] = item["value"]
+        elif kind == "template_migration":
+            if not item.get("template"):
+                raise ValueError("%s.template (the device template to migrate to) is required" % where)
+            entry["template"] = item["template"]
+        else:
+            if not item.get("manifest"):
+                raise ValueError("%s.manifest (the deployment manifest id) is required" % where)
+            entry["manifest"] = item["manifest"]
+        body.append(entry)
+    return body
+
+
+def job_body(params):
+    """The PUT body of a job (or scheduled job) from module options, checked for what needs no API call."""
+    body = {"group": validate_group_id(params.get("group"), field="group"), "data": data_body(params.get("data"))}
+    if params.get("display_name") is not None:
+        body["displayName"] = params["display_name"]
+    if params.get("description") is not None:
+        body["description"] = params["description"]
+    batch = limit_body(params.get("batch"), "batch")
+    if batch:
+        body["batch"] = batch
+    threshold = limit_body(params.get("cancellation_threshold"), "cancellation_threshold", with_batch_flag=True)
+    if threshold:
+        body["cancellationThreshold"] = threshold
+    if params.get("organizations"):
+        if len(params["organizations"]) > 1:
+            raise ValueError("organizations takes one organization id (IoT Central supports one per job)")
+        body["organizations"] = list(params["organizations"])
+    return body
+
+
+def _types(capability):
+    kind = capability.get("@type")
+    return kind if isinstance(kind, list) else [kind]
+
+
+def find_capability(client, template, path, cache):
+    """The capability at ``path`` (``name`` or ``component/name``) of a template document, with its candidates."""
+    contents = (template.get("capabilityModel") or {}).get("contents") or []
+    if "/" in path:
+        component_name, path = path.split("/", 1)
+        component = next((c for c in contents if c.get("name") == component_name and "Component" in _types(c)), None)
+        if component is None:
+            return None, sorted(c.get("name") for c in contents if "Component" in _types(c))
+        schema = component.get("schema")
+        if isinstance(schema, dict):
+            contents = schema.get("contents") or []
+        else:
+            contents = []
+            for other in cache.values():
+                model = (other or {}).get("capabilityModel") or {}
+                if model.get("@id") == schema:
+                    contents = model.get("contents") or []
+    return next((c for c in contents if c.get("name") == path), None), contents
+
+
+def check_against_templates(client, data, cache=None):
+    """Refuse, before any write, items whose template, capability or value type cannot work (one read per template)."""
+    cache = {} if cache is None else cache
+    for index, item in enumerate(data):
+        where = "data[%d]" % index
+        kind = next(name for name, api in DATA_TYPES.items() if api == item["type"])
+        template_id = item.get("target") or item.get("template")
+        if template_id is None:
+            continue
+        if template_id not in cache:
+            cache[template_id] = client.get(IoTCentralClient.path("deviceTemplates", template_id), allow_404=True)
+        template = cache[template_id]
+        field = "target" if "target" in item else "template"
+        if template is None:
+            raise ValueError("%s.%s: device template %s does not exist in this application" % (where, field, short(template_id)))
+        if kind not in CAPABILITY_TYPES:
+            continue
+        capability, candidates = find_capability(client, template, item["path"], cache)
+        wanted = CAPABILITY_KINDS[kind]
+        if capability is None or wanted not in _types(capability) or (kind == "property" and not capability.get("writable")):
+            names = sorted(c.get("name") for c in candidates if isinstance(c, dict) and wanted in _types(c)
+                           and (kind != "property" or c.get("writable")))
+            raise ValueError("%s.path: device template %s declares no %s %s; %s" % (
+                where, short(template_id), "writable property" if kind == "property" else kind.replace("_", " "),
+                short(item["path"]), ("it has: " + ", ".join(names)) if names else "it has none"))
+        schema = capability.get("schema")
+        if kind != "command" and isinstance(schema, str) and schema in SCHEMA_TYPES:
+            check, word = SCHEMA_TYPES[schema]
+            if not check(item.get("value")):
+                hint = ""
+                if isinstance(item.get("value"), str) and word != "string":
+                    hint = " (a quoted value is a string: leave numbers and booleans unquoted)"
+                raise ValueError("%s.value: %s takes a %s (%s), not %s%s"
+                                 % (where, short(item["path"]), word, schema, short(item.get("value")), hint))
+
+
+def check_group(client, group_id):
+    if get_group(client, group_id) is None:
+        raise ValueError("group: device group %s does not exist; create it first (fleetops.iotcentral.device_group)"
+                         % short(group_id))
+
+
+# Reading and waiting -----------------------------------------------------------------------------
+
+
+def get_job(client, job_id):
+    return client.get(job_path(job_id), allow_404=True)
+
+
+def failed_devices(client, job):
+    """Ids of the job's failed devices; read only when its progress shows failures (the list is one page per 25)."""
+    if not (job.get("progress") or {}).get("failed"):
+        return []
+    return [entry["id"] for entry in client.paged(job_path(job["id"], "devices")) if entry.get("status") == "failed"]
+
+
+def wait_for(client, job, timeout, interval, sleep=time.sleep, clock=time.monotonic):
+    """Poll the job until it is no longer pending or running; ValueError when ``timeout`` seconds pass first.
+
+    Each poll is one GET through the client, so it takes its turn in the shared rate limiter like every request.
+    """
+    deadline = clock() + timeout
+    while job.get("status") in ACTIVE_STATUSES:
+        if clock() + interval > deadline:
+            progress = job.get("progress") or {}
+            raise ValueError(
+                "job %s is still %s after wait_timeout=%ss (%s of %s devices done, %s failed); it keeps running in "
+                "IoT Central: run the task again to wait more, or raise wait_timeout"
+                % (job["id"], job.get("status"), timeout, progress.get("completed", 0) + progress.get("failed", 0),
+                   progress.get("total", "?"), progress.get("failed", 0)))
+        sleep(interval)
+        job = client.get(job_path(job["id"]))
+    return job
+
+
+def attempts(client, job):
+    """The job and its reruns (``<id>-rerun-<n>``, as :func:`rerun_failed` names them), oldest first."""
+    chain = [job]
+    while True:
+        rerun = get_job(client, "%s%s%d" % (job["id"], RERUN_SUFFIX, len(chain)))
+        if rerun is None:
+            return chain
+        chain.append(rerun)
+
+
+def same_job(body, job):
+    return all(job.get(key) == value for key, value in body.items() if key in ("group", "data"))
+
+
+# The module's logic ----------------------------------------------------------------------------------
+
+
+def ensure_job(client, params, check_mode=False, sleep=time.sleep):
+    """Start, wait for, stop, resume or re-run one job. Returns the module result."""
+    job_id = validate_job_id(params["id"], max_length=MAX_RERUNNABLE_ID if params.get("rerun_failed") else 255)
+    state = params.get("state") or "present"
+    wait = params.get("wait", True)
+    timeout = float(params.get("wait_timeout") or 600)
+    interval = float(params.get("poll_interval") or 5)
+    if timeout <= 0 or interval <= 0:
+        raise ValueError("wait_timeout and poll_interval must be positive numbers of seconds")
+    body = job_body(params) if params.get("group") is not None or params.get("data") else None
+    if body and body["data"][0]["type"] == "deviceManifestMigration":
+        client.require_preview("manifest_migration")
+        if client.api_version != PREVIEW_API_VERSION:
+            raise ValueError("manifest_migration jobs exist only in api_version %s: set api_version to it"
+                             % PREVIEW_API_VERSION)
+    job = get_job(client, job_id)
+    result = {"changed": False, "action": "unchanged", "warnings": []}
+
+    if job is None:
+        if state != "present":
+            raise ValueError("job %s does not exist, so it cannot be %s; start it with state=present" % (job_id, state))
+        if body is None:
+            raise ValueError("job %s does not exist; group and data are needed to start it" % job_id)
+        check_group(client, body["group"])
+        check_against_templates(client, body["data"])
+        body.setdefault("displayName", job_id)
+        result.update(changed=True, action="started")
+        if check_mode:
+            targets = [device["id"] for device in list_group_members(client, body["group"], page_size=100)]
+            planned = dict(body, id=job_id, status="pending",
+                           progress={"total": len(targets), "pending": len(targets), "completed": 0, "failed": 0})
+            result.update(job=planned, target_devices=targets, diff={"before": {}, "after": {"id": job_id, "status": "pending"}})
+            return finish(result, planned, [])
+        job = start(client, job_id, body)
+        result["diff"] = {"before": {}, "after": {"id": job_id, "status": job.get("status")}}
+    else:
+        if body is not None and not same_job(body, job):
+            result["warnings"].append("job %s already exists with another group or data; it is left as it is (a job runs "
+                                      "once: give the new job a new id)" % job_id)
+        before = job.get("status")
+        if state == "stopped" and before in ACTIVE_STATUSES:
+            if not check_mode:
+                client.post(job_path(job_id, "stop"))
+                job = client.get(job_path(job_id))
+            result.update(changed=True, action="stopped")
+        elif state == "resumed" and before == "stopped":
+            if not check_mode:
+                client.post(job_path(job_id, "resume"))
+                job = client.get(job_path(job_id))
+            result.update(changed=True, action="resumed")
+        result["diff"] = {"before": {"id": job_id, "status": before},
+                          "after": {"id": job_id, "status": job.get("status") if not check_mode else
+                                    {"stopped": "stopped", "resumed": "running"}.get(result["action"], before)}}
+
+    if wait and state != "stopped" and not check_mode:
+        job = wait_for(client, job, timeout, interval, sleep=sleep)
+    chain = attempts(client, job) if job.get("status") in FINAL_STATUSES else [job]
+    latest = chain[-1]
+    if wait and not check_mode and latest is not job:
+        latest = wait_for(client, latest, timeout, interval, sleep=sleep)
+    failed = failed_devices(client, latest)
+    if params.get("rerun_failed") and failed and latest.get("status") in FINAL_STATUSES:
+        rerun_id = "%s%s%d" % (job_id, RERUN_SUFFIX, len(chain))
+        result.update(changed=True, action="rerun" if result["action"] == "unchanged" else result["action"] + "+rerun")
+        if check_mode:
+            result["target_devices"] = failed
+        else:
+            latest = client.put(job_path(latest["id"], "rerun", rerun_id), None)
+            chain.append(latest)
+            if wait:
+                latest = wait_for(client, latest, timeout, interval, sleep=sleep)
+            failed = failed_devices(client, latest)
+    result["attempts"] = [attempt["id"] for attempt in chain]
+    return finish(result, latest, failed)
+
+
+def start(client, job_id, body):
+    """PUT the job. When the answer is lost (network error, 5xx) the PUT may still have landed: read, never guess."""
+    try:
+        return client.put(job_path(job_id), body)
+    except IoTCentralError as exc:
+        if exc.status is not None and exc.status < 500 and exc.status != 409:
+            raise
+        landed = get_job(client, job_id)
+        if landed is None or not same_job(body, landed):
+            raise
+        return landed
+
+
+def finish(result, job, failed):
+    result.update(job=job, job_id=job.get("id"), status=job.get("status"), progress=job.get("progress") or {},
+                  failed_devices=failed)
+    if not result["warnings"]:
+        del result["warnings"]
+    return result
+
+
+def list_jobs(client, statuses=None):
+    jobs = list(client.paged("/jobs"))
+    if statuses:
+        jobs = [job for job in jobs if job.get("status") in statuses]
+    return jobs
+
+
+def job_devices(client, job_id, statuses=None):
+    devices = list(client.paged(job_path(job_id, "devices")))
+    if statuses:
+        devices = [entry for entry in devices if entry.get("status") in statuses]
+    return devices
