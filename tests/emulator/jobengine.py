@@ -6,11 +6,14 @@ Jobs run for real but lazily: a job's progress is brought up to the test clock's
 unit is the job's batch (``batch`` number or percentage of its devices) or, without ``batch``, a chunk of
 :data:`DEFAULT_CHUNK` devices. Nothing runs in the background, so a test sees the same outcome every time.
 
-Per-device outcomes come from :func:`apply_item`, one job data item on one device:
+Per-device outcomes come from the resource's ``run_item``, one job data item on one device:
 
-* ``property`` / ``cloudProperty``: the device's own template must declare the property at ``path``
-  (writable, or a cloud property); the value goes to the device's property store.
-* ``command``: the device's template must declare the command and the device must not be offline
+* ``property``: written through the property store (:func:`emulator.resources.properties.write_properties`),
+  so a property the device's template does not declare (or a mistyped value) fails that device;
+* ``cloudProperty``: the device's own template must declare the cloud property at ``path``, with a value of
+  its schema;
+* ``command``: the device's template must declare the command, and the device must be connected (simulated or
+  provisioned) and not switched offline
   (``POST /__emulator__/devices/{id}/connectivity`` with ``{"online": false}``).
 * ``deviceTemplateMigration``: the device moves to ``template``; ``deviceManifestMigration`` (preview):
   an IoT Edge device gets the deployment manifest.
@@ -21,6 +24,7 @@ import copy
 import datetime
 import time
 
+from . import capabilities
 from .common import expect_string_list, expect_type, json_type
 from .errors import ApiError
 
@@ -41,20 +45,6 @@ DATA_TYPE_ALIASES = {
     "DeviceManifestMigrationJobData": "deviceManifestMigration",
 }
 RECURRENCES = ("daily", "weekly", "monthly")
-
-_SCHEMA_CHECKS = {
-    "double": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "long": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "boolean": lambda v: isinstance(v, bool),
-    "string": lambda v: isinstance(v, str),
-    "dateTime": lambda v: isinstance(v, str),
-    "date": lambda v: isinstance(v, str),
-    "time": lambda v: isinstance(v, str),
-    "duration": lambda v: isinstance(v, str),
-}
-
 
 class TestClock:
     """Wall-clock time plus an offset that ``POST /__emulator__/jobs/clock`` moves forward."""
@@ -90,59 +80,39 @@ def parse_datetime(value, field):
     return parsed.timestamp()
 
 
-# Templates ----------------------------------------------------------------------------------
+# Capabilities (through the property store's template model) ----------------------------------
 
 
-def _as_list(value):
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
+def split_path(path):
+    """``name`` or ``component/name`` -> (component or None, name)."""
+    component, _slash, name = path.rpartition("/")
+    return component or None, name
 
 
-def _interfaces(templates):
-    """Every interface of every template by @id, so a component's schema can be resolved."""
-    found = {}
-    for template in templates.values():
-        model = template.get("capabilityModel") or {}
-        if model.get("@id"):
-            found[model["@id"]] = model
-    return found
-
-
-def find_capability(templates, template_id, path, kinds):
-    """The capability ``path`` (``name`` or ``component/name``) of ``template_id`` whose @type is in ``kinds``."""
-    template = templates.get(template_id)
-    if template is None:
+def capability(templates, device, data_type, path):
+    """The capability a job item names on ``device`` (``{"template": id}`` works for a template), or None."""
+    component, name = split_path(path)
+    try:
+        model = capabilities.device_model(templates, device, component=component)
+    except ApiError:
         return None
-    contents = (template.get("capabilityModel") or {}).get("contents") or []
-    parts = path.split("/", 1) if isinstance(path, str) else [None]
-    if len(parts) == 2:
-        component = next((c for c in contents if c.get("name") == parts[0] and "Component" in _as_list(c.get("@type"))),
-                         None)
-        schema = component.get("schema") if component else None
-        interface = _interfaces(templates).get(schema) if isinstance(schema, str) else schema
-        contents = (interface or {}).get("contents") or []
-        parts = parts[1:]
-    for item in contents:
-        if item.get("name") == parts[0] and any(kind in _as_list(item.get("@type")) for kind in kinds):
-            return item
-    return None
-
-
-def capability_kinds(data_type):
-    return {"property": ("Property",), "cloudProperty": ("CloudProperty",), "command": ("Command",)}[data_type]
-
-
-def value_problem(capability, value, data_type):
-    """Why ``value`` does not fit ``capability`` (None when it does)."""
-    if data_type == "property" and not capability.get("writable"):
-        return "property %r is read-only (not writable)" % capability.get("name")
     if data_type == "command":
-        return None
-    schema = capability.get("schema")
-    check = _SCHEMA_CHECKS.get(schema) if isinstance(schema, str) else None
-    if check is not None and not check(value):
-        return "property %r takes a %s value, not %s" % (capability.get("name"), schema, json_type(value))
+        return model.commands().get(name)
+    if data_type == "property":
+        return model.properties().get(name)
+    cloud = [c for c in model.interface.get("contents") or () if isinstance(c, dict)
+             and "CloudProperty" in capabilities.types_of(c)]
+    return next((c for c in cloud if c.get("name") == name), None)
+
+
+def value_problem(templates, found, value, data_type, path):
+    """Why ``value`` cannot be written to the capability ``found`` (None when it can)."""
+    if data_type == "property" and found.get("writable") is not True:
+        return "property %r is read-only (not writable)" % path
+    try:
+        capabilities.check_value(found.get("schema"), value, path, capabilities.interface_index(templates))
+    except ApiError as exc:
+        return exc.message.rstrip(".")
     return None
 
 
@@ -190,15 +160,15 @@ def normalize_data(data, templates, manifests, preview):
             if item["target"] not in templates:
                 raise ApiError(422, "Field '%s.target': device template %r does not exist in this application."
                                % (where, item["target"]))
-            capability = find_capability(templates, item["target"], item["path"], capability_kinds(item["type"]))
-            if capability is None:
+            found = capability(templates, {"id": "", "template": item["target"]}, item["type"], item["path"])
+            if found is None:
                 raise ApiError(422, "Field '%s.path': device template %r declares no %s %r." % (
                     where, item["target"], {"cloudProperty": "cloud property"}.get(item["type"], item["type"]),
                     item["path"]))
             if item["type"] != "command":
                 if "value" not in item:
                     raise ApiError(422, "Field '%s.value' is required for a %s job." % (where, item["type"]))
-                problem = value_problem(capability, item["value"], item["type"])
+                problem = value_problem(templates, found, item["value"], item["type"], item["path"])
                 if problem:
                     raise ApiError(422, "Field '%s.value': %s." % (where, problem))
         elif item["type"] == "deviceTemplateMigration":

@@ -17,14 +17,15 @@ and schedule occurrences then run), ``{"batchSeconds": s}`` sets how much test t
 import copy
 import re
 
-from ..common import (MERGE_PATCH, check_body_etag, check_id, check_preconditions, expect_type, fetch, json_object,
+from ..common import (JSON, MERGE_PATCH, check_body_etag, check_id, check_preconditions, expect_type, fetch, json_object,
                       list_response, merge_patch, no_content, ok)
 from ..errors import ApiError
 from ..groupquery import compile_query
 from .. import jobengine as engine
 from . import deploymentmanifests, devicegroups, devices as device_resource, devicetemplates
+from .properties import write_properties
 
-PRIORITY = 40
+PRIORITY = 40  # after devices, device groups, manifests and the property store (30)
 JOBS = "jobs"
 SCHEDULED = "scheduledJobs"
 JOB_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,255}$")
@@ -98,20 +99,26 @@ def register(emulator):
             return "the device no longer exists"
         kind = item["type"]
         if kind in engine.CAPABILITY_TYPES:
-            template_id = device.get("template")
-            capability = engine.find_capability(templates, template_id, item["path"], engine.capability_kinds(kind))
-            if capability is None:
-                return "device template %r of the device declares no %s %r" % (template_id, kind, item["path"])
+            found = engine.capability(templates, device, kind, item["path"])
+            if found is None:
+                return "device template %r of the device declares no %s %r" % (device.get("template"), kind, item["path"])
             if kind == "command":
                 if device_id in offline or not (device.get("simulated") or device.get("provisioned")):
                     return "the device is not connected, so it cannot run command %r" % item["path"]
                 return None
-            problem = engine.value_problem(capability, item.get("value"), kind)
+            if kind == "property":
+                component, name = engine.split_path(item["path"])
+                try:
+                    write_properties(emulator, device_id, {name: copy.deepcopy(item.get("value"))}, component=component)
+                except ApiError as exc:
+                    return exc.message
+                return None
+            problem = engine.value_problem(templates, found, item.get("value"), kind, item["path"])
             if problem:
                 return problem
-            values = dict(device.get("_jobValues") or {})
+            values = dict(device.get("_cloudProperties") or {})
             values[item["path"]] = copy.deepcopy(item.get("value"))
-            devices.put(device_id, dict(device, _jobValues=values))
+            devices.put(device_id, dict(device, _cloudProperties=values))
             return None
         if kind == "deviceTemplateMigration":
             template = templates.get(item["template"])
@@ -277,7 +284,9 @@ def register(emulator):
 
     def patch_scheduled(ctx):
         existing = get_scheduled(ctx)
-        body = json_object(ctx.json_body(allowed=(MERGE_PATCH,)))
+        # The spec declares only merge-patch; application/json is taken too, as the service does for the other
+        # merge-patch resources that Microsoft's own client PATCHes with it (enrollment groups).
+        body = json_object(ctx.json_body(allowed=(JSON, MERGE_PATCH)))
         check_preconditions(ctx, body, existing["etag"], "scheduled job %r" % existing["id"])
         for name in ("group", "data", "schedule"):
             if name in body and body[name] is None:
