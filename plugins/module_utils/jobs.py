@@ -266,7 +266,7 @@ def same_job(body, job):
 # The module's logic ----------------------------------------------------------------------------------
 
 
-def ensure_job(client, params, check_mode=False, sleep=time.sleep):
+def ensure_job(client, params, check_mode=False, sleep=time.sleep, clock=time.monotonic):
     """Start, wait for, stop, resume or re-run one job. Returns the module result."""
     job_id = validate_job_id(params["id"], max_length=MAX_RERUNNABLE_ID if params.get("rerun_failed") else 255)
     state = params.get("state") or "present"
@@ -321,11 +321,11 @@ def ensure_job(client, params, check_mode=False, sleep=time.sleep):
                                     {"stopped": "stopped", "resumed": "running"}.get(result["action"], before)}}
 
     if wait and state != "stopped" and not check_mode:
-        job = wait_for(client, job, timeout, interval, sleep=sleep)
+        job = wait_for(client, job, timeout, interval, sleep=sleep, clock=clock)
     chain = attempts(client, job) if job.get("status") in FINAL_STATUSES else [job]
     latest = chain[-1]
     if wait and not check_mode and latest is not job:
-        latest = wait_for(client, latest, timeout, interval, sleep=sleep)
+        latest = wait_for(client, latest, timeout, interval, sleep=sleep, clock=clock)
     failed = failed_devices(client, latest)
     if params.get("rerun_failed") and failed and latest.get("status") in FINAL_STATUSES:
         rerun_id = "%s%s%d" % (job_id, RERUN_SUFFIX, len(chain))
@@ -336,7 +336,7 @@ def ensure_job(client, params, check_mode=False, sleep=time.sleep):
             latest = client.put(job_path(latest["id"], "rerun", rerun_id), None)
             chain.append(latest)
             if wait:
-                latest = wait_for(client, latest, timeout, interval, sleep=sleep)
+                latest = wait_for(client, latest, timeout, interval, sleep=sleep, clock=clock)
             failed = failed_devices(client, latest)
     result["attempts"] = [attempt["id"] for attempt in chain]
     return finish(result, latest, failed)

@@ -88,6 +88,7 @@ def register(emulator):
     def reset_jobs():
         offline.clear()
         clock.offset = 0.0
+        settings["batchSeconds"] = engine.DEFAULT_BATCH_SECONDS
 
     emulator.reset_hooks.append(reset_jobs)
 
