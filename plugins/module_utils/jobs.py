@@ -57,6 +57,29 @@ SCHEMA_TYPES = {
 }
 
 
+def job_argument_spec():
+    """The options of the ``fleetops.iotcentral.job`` doc fragment (what a job does, on which group), for
+    the job and scheduled_job modules."""
+    limit = dict(type=dict(type="str", default="number", choices=["number", "percentage"]),
+                 value=dict(type="float", required=True))
+    return dict(
+        group=dict(type="str"),
+        data=dict(type="list", elements="dict", options=dict(
+            type=dict(type="str", required=True, choices=list(DATA_TYPES)),
+            target=dict(type="str"),
+            path=dict(type="str"),
+            value=dict(type="raw"),
+            template=dict(type="str"),
+            manifest=dict(type="str"),
+        )),
+        display_name=dict(type="str"),
+        description=dict(type="str"),
+        batch=dict(type="dict", options=limit),
+        cancellation_threshold=dict(type="dict", options=dict(limit, per_batch=dict(type="bool", default=False))),
+        organizations=dict(type="list", elements="str"),
+    )
+
+
 def validate_job_id(job_id, field="id", max_length=255):
     validate_id(job_id, JOB_ID_PATTERN, "job id", JOB_ID_RULE, field)
     if len(job_id) > max_length:

@@ -32,6 +32,7 @@ author:
 extends_documentation_fragment:
   - fleetops.iotcentral.connection
   - fleetops.iotcentral.attributes
+  - fleetops.iotcentral.job
 options:
   id:
     description:
@@ -40,92 +41,6 @@ options:
     type: str
     required: true
     aliases: [job_id]
-  group:
-    description:
-      - Id of the device group whose devices the job runs on. The group's members are taken when the job starts.
-      - Required to start a job.
-    type: str
-  data:
-    description:
-      - What the job does. All items must be of the same O(data[].type).
-      - Required to start a job.
-    type: list
-    elements: dict
-    suboptions:
-      type:
-        description:
-          - C(property) sets a writable device property, C(cloud_property) a cloud property, C(command) runs a
-            command, C(template_migration) moves the devices to another device template, C(manifest_migration)
-            assigns an IoT Edge deployment manifest (api-version C(2022-10-31-preview)).
-        type: str
-        required: true
-        choices: [property, cloud_property, command, template_migration, manifest_migration]
-      target:
-        description:
-          - Id of the device template that declares the capability (for C(property), C(cloud_property), C(command)).
-        type: str
-      path:
-        description:
-          - Name of the property or command, or C(component/name) for one inside a component.
-        type: str
-      value:
-        description:
-          - The value to set, or the command's request payload. Its type must match the capability's schema
-            (a number for C(double), a string for C(string), ...).
-        type: raw
-      template:
-        description:
-          - Device template to migrate to (C(template_migration)).
-        type: str
-      manifest:
-        description:
-          - Deployment manifest id (C(manifest_migration)).
-        type: str
-  display_name:
-    description:
-      - Display name of the job. Defaults to its O(id).
-    type: str
-  description:
-    description:
-      - Description of the job.
-    type: str
-  batch:
-    description:
-      - Run the job in batches of this many devices (or this percentage of them), one batch after the other.
-    type: dict
-    suboptions:
-      type:
-        description: C(number) of devices or C(percentage) of the group.
-        type: str
-        choices: [number, percentage]
-        default: number
-      value:
-        description: Number (a whole number from 1) or percentage (above 0, at most 100).
-        type: float
-        required: true
-  cancellation_threshold:
-    description:
-      - Cancel the job when this many devices (or this percentage of them) have failed.
-    type: dict
-    suboptions:
-      type:
-        description: C(number) of devices or C(percentage).
-        type: str
-        choices: [number, percentage]
-        default: number
-      value:
-        description: Number (a whole number from 1) or percentage (above 0, at most 100).
-        type: float
-        required: true
-      per_batch:
-        description: Apply the threshold to each batch instead of the whole job.
-        type: bool
-        default: false
-  organizations:
-    description:
-      - The organization the job belongs to (one).
-    type: list
-    elements: str
   state:
     description:
       - C(present) starts the job if no job has its id. C(stopped) stops a pending or running job. C(resumed) resumes
@@ -259,13 +174,7 @@ target_devices:
 """
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.jobs import ensure_job
-
-LIMIT_OPTIONS = dict(
-    type=dict(type="str", default="number", choices=["number", "percentage"]),
-    value=dict(type="float", required=True),
-)
-
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.jobs import ensure_job, job_argument_spec
 
 def run(module):
     result = ensure_job(module.client, module.params, check_mode=module.check_mode)
@@ -277,22 +186,8 @@ def run(module):
 def main():
     module = IoTCentralModule(
         argument_spec=dict(
+            job_argument_spec(),
             id=dict(type="str", required=True, aliases=["job_id"]),
-            group=dict(type="str"),
-            data=dict(type="list", elements="dict", options=dict(
-                type=dict(type="str", required=True, choices=["property", "cloud_property", "command",
-                                                                "template_migration", "manifest_migration"]),
-                target=dict(type="str"),
-                path=dict(type="str"),
-                value=dict(type="raw"),
-                template=dict(type="str"),
-                manifest=dict(type="str"),
-            )),
-            display_name=dict(type="str"),
-            description=dict(type="str"),
-            batch=dict(type="dict", options=dict(LIMIT_OPTIONS)),
-            cancellation_threshold=dict(type="dict", options=dict(LIMIT_OPTIONS, per_batch=dict(type="bool", default=False))),
-            organizations=dict(type="list", elements="str"),
             state=dict(type="str", default="present", choices=["present", "stopped", "resumed"]),
             wait=dict(type="bool", default=True),
             wait_timeout=dict(type="float", default=600),

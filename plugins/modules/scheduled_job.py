@@ -24,6 +24,7 @@ author:
 extends_documentation_fragment:
   - fleetops.iotcentral.connection
   - fleetops.iotcentral.attributes
+  - fleetops.iotcentral.job
 options:
   id:
     description:
@@ -31,37 +32,6 @@ options:
     type: str
     required: true
     aliases: [scheduled_job_id]
-  group:
-    description:
-      - Id of the device group the jobs run on. Required to create a scheduled job, and given together with O(data).
-    type: str
-  data:
-    description:
-      - What each job does; the same items as M(fleetops.iotcentral.job)'s O(fleetops.iotcentral.job#module:data).
-        Required to create a scheduled job.
-    type: list
-    elements: dict
-    suboptions:
-      type:
-        description: C(property), C(cloud_property), C(command), C(template_migration) or C(manifest_migration).
-        type: str
-        required: true
-        choices: [property, cloud_property, command, template_migration, manifest_migration]
-      target:
-        description: Id of the device template that declares the capability.
-        type: str
-      path:
-        description: Name of the property or command (C(component/name) inside a component).
-        type: str
-      value:
-        description: The value to set, or the command's request payload.
-        type: raw
-      template:
-        description: Device template to migrate to.
-        type: str
-      manifest:
-        description: Deployment manifest id.
-        type: str
   schedule:
     description:
       - When the jobs run. Required to create a scheduled job.
@@ -85,51 +55,6 @@ options:
     description:
       - Whether the scheduled job runs. IoT Central creates it disabled unless this is C(true).
     type: bool
-  display_name:
-    description:
-      - Display name. A new scheduled job without one is named after its O(id).
-    type: str
-  description:
-    description:
-      - Description.
-    type: str
-  batch:
-    description:
-      - Batches of this many devices (or this percentage of them).
-    type: dict
-    suboptions:
-      type:
-        description: C(number) or C(percentage).
-        type: str
-        choices: [number, percentage]
-        default: number
-      value:
-        description: Number (a whole number from 1) or percentage (above 0, at most 100).
-        type: float
-        required: true
-  cancellation_threshold:
-    description:
-      - Cancel a run when this many devices (or this percentage) have failed.
-    type: dict
-    suboptions:
-      type:
-        description: C(number) or C(percentage).
-        type: str
-        choices: [number, percentage]
-        default: number
-      value:
-        description: Number (a whole number from 1) or percentage (above 0, at most 100).
-        type: float
-        required: true
-      per_batch:
-        description: Apply the threshold to each batch.
-        type: bool
-        default: false
-  organizations:
-    description:
-      - The organization the scheduled job belongs to (one).
-    type: list
-    elements: str
   state:
     description:
       - C(present) creates or updates it, C(absent) deletes it (jobs it already ran stay).
@@ -191,28 +116,15 @@ action:
 """
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.jobs import job_argument_spec
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.scheduledjobs import ensure_scheduled_job
-
-LIMIT_OPTIONS = dict(
-    type=dict(type="str", default="number", choices=["number", "percentage"]),
-    value=dict(type="float", required=True),
-)
 
 
 def main():
     module = IoTCentralModule(
         argument_spec=dict(
+            job_argument_spec(),
             id=dict(type="str", required=True, aliases=["scheduled_job_id"]),
-            group=dict(type="str"),
-            data=dict(type="list", elements="dict", options=dict(
-                type=dict(type="str", required=True, choices=["property", "cloud_property", "command",
-                                                                "template_migration", "manifest_migration"]),
-                target=dict(type="str"),
-                path=dict(type="str"),
-                value=dict(type="raw"),
-                template=dict(type="str"),
-                manifest=dict(type="str"),
-            )),
             schedule=dict(type="dict", options=dict(
                 start=dict(type="str", required=True),
                 recurrence=dict(type="str", choices=["daily", "weekly", "monthly"]),
@@ -220,11 +132,6 @@ def main():
                 end_occurrences=dict(type="int"),
             )),
             enabled=dict(type="bool"),
-            display_name=dict(type="str"),
-            description=dict(type="str"),
-            batch=dict(type="dict", options=dict(LIMIT_OPTIONS)),
-            cancellation_threshold=dict(type="dict", options=dict(LIMIT_OPTIONS, per_batch=dict(type="bool", default=False))),
-            organizations=dict(type="list", elements="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
     )
