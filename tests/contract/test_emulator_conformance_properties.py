@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from emulator.server import start_emulator
-from emulator.testing import PREVIEW, api_url
+from emulator.testing import EDGE_TEMPLATES_FILE, PREVIEW, api_url
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # pylint: disable=wrong-import-position
@@ -23,8 +23,6 @@ from test_emulator_conformance import (ADMIN, PROPERTIES_PREFIXES, READER, SHARE
 THERMOSTAT = "dtmi:contoso:Thermostat;1"
 CONTROLLER = "dtmi:contoso:TemperatureController;1"
 EDGE = "dtmi:fleetops:test:EdgeGateway;1"
-EDGE_TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "integration", "files",
-                              "edge_templates.json")
 MERGE = dict(ADMIN, **{"Content-Type": "application/merge-patch+json"})
 SCOPES = {
     "": ("t1", {"targetTemperature": 21.5}),
@@ -37,7 +35,7 @@ SCOPES = {
 @pytest.fixture(scope="module")
 def emu():
     """Overrides conftest.py's emulator: the same, plus a template with an IoT Edge module."""
-    handle = start_emulator(port=0, rate_limit=0, templates_file=EDGE_TEMPLATES)
+    handle = start_emulator(port=0, rate_limit=0, templates_file=EDGE_TEMPLATES_FILE)
     yield handle
     handle.stop()
 
@@ -111,3 +109,39 @@ def test_spec_property_examples(emu, version):
     desired_fields = set(read_example["responses"]["200"]["body"]["settings"]["$metadata"]["fanSpeed"])
     got = requests.get(api_url(emu.base_url, "devices/tc9/properties", version), headers=ADMIN, timeout=10).json()
     assert set(got["thermostat1"]["$metadata"]["targetTemperature"]) == desired_fields
+
+
+COMMAND_SCOPES = {
+    "": ("t1", "getMaxMinReport", "2024-05-01T00:00:00Z"),
+    "/components/thermostat1": ("tc1", "getMaxMinReport", None),
+    "/modules/sensor": ("gw1", "reset", None),
+    "/modules/sensor/components/config": ("gw1", "calibrate", 0.5),
+}
+
+
+def test_every_command_operation_in_both_versions(call, emu):
+    for scope, (device_id, command, request) in COMMAND_SCOPES.items():
+        path = "devices/%s%s/commands/%s" % (device_id, scope, command)
+        assert call("GET", path, 200).json() == {"value": []}
+        body = {"connectionTimeout": 0, "responseTimeout": 30}
+        if request is not None:
+            body["request"] = request
+        run = call("POST", path, 201, json=body).json()
+        assert run["responseCode"] == 200 and run["id"]
+        assert call("GET", path, 200).json() == {"value": [run]}
+    exercised = {(method, template) for method, template, status in call.covered if 200 <= status < 300}
+    ours = {op for op in implemented_operations(emu, call.version)
+            if op[1].startswith(PROPERTIES_PREFIXES) and "/commands/" in op[1]}
+    assert len(ours) == 8 and ours <= exercised
+
+
+def test_command_errors(call, emu):
+    call("PUT", "devices/offline", 200, json={"template": THERMOSTAT})
+    call("POST", "devices/t1/commands/nope", 404, json={})
+    call("GET", "devices/t1/commands/nope", 404)
+    call("POST", "devices/missing/commands/getMaxMinReport", 404, json={})
+    call("POST", "devices/t1/commands/getMaxMinReport", 422, json={"request": 42})
+    call("POST", "devices/offline/commands/getMaxMinReport", 504, json={})
+    call("POST", "devices/t1/commands/getMaxMinReport", 403, json={}, headers=READER)
+    with deliberately_invalid_request(emu):
+        call("POST", "devices/t1/commands/getMaxMinReport", 422, json={"responseTimeout": 1})

@@ -1,29 +1,22 @@
 """Device properties in the emulator: writable properties from the template, 422s naming the property,
 desired/acknowledged state, components and modules, the test-only device endpoints and write_properties()."""
 
-import os
-
 import pytest
 import requests
 
 from emulator.errors import ApiError
 from emulator.resources.properties import write_properties
-from emulator.server import start_emulator
 from emulator.testing import PREVIEW, STABLE, ApiClient, assert_no_spec_violations, error_of
 
 THERMOSTAT = "dtmi:contoso:Thermostat;1"
 CONTROLLER = "dtmi:contoso:TemperatureController;1"
 EDGE = "dtmi:fleetops:test:EdgeGateway;1"
-EDGE_TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                              "integration", "files", "edge_templates.json")
 MERGE = {"Content-Type": "application/merge-patch+json"}
 
 
-@pytest.fixture(scope="module")
-def emu():
-    handle = start_emulator(port=0, rate_limit=0, templates_file=EDGE_TEMPLATES)
-    yield handle
-    handle.stop()
+@pytest.fixture
+def emu(edge_emulator):
+    return edge_emulator
 
 
 @pytest.fixture(params=(STABLE, PREVIEW))
