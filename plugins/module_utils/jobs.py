@@ -14,6 +14,12 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import 
     IoTCentralClient,
     IoTCentralError,
 )
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.capabilities import (
+    read_template,
+    template_model,
+    types_of,
+    value_problem,
+)
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import validate_id
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devicegroups import (
     get_group,
@@ -41,21 +47,6 @@ DATA_TYPES = {
 }
 CAPABILITY_TYPES = ("property", "cloud_property", "command")
 CAPABILITY_KINDS = {"property": "Property", "cloud_property": "CloudProperty", "command": "Command"}
-
-# DTDL primitive schemas -> (JSON check, the word a message uses).
-SCHEMA_TYPES = {
-    "double": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "number"),
-    "float": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "number"),
-    "integer": (lambda v: isinstance(v, int) and not isinstance(v, bool), "whole number"),
-    "long": (lambda v: isinstance(v, int) and not isinstance(v, bool), "whole number"),
-    "boolean": (lambda v: isinstance(v, bool), "boolean"),
-    "string": (lambda v: isinstance(v, str), "string"),
-    "dateTime": (lambda v: isinstance(v, str), "date-time string"),
-    "date": (lambda v: isinstance(v, str), "date string"),
-    "time": (lambda v: isinstance(v, str), "time string"),
-    "duration": (lambda v: isinstance(v, str), "ISO 8601 duration string"),
-}
-
 
 def job_argument_spec():
     """The options of the ``fleetops.iotcentral.job`` doc fragment (what a job does, on which group), for
@@ -172,33 +163,12 @@ def job_body(params):
     return body
 
 
-def _types(capability):
-    kind = capability.get("@type")
-    return kind if isinstance(kind, list) else [kind]
-
-
-def find_capability(client, template, path, cache):
-    """The capability at ``path`` (``name`` or ``component/name``) of a template document, with its candidates."""
-    contents = (template.get("capabilityModel") or {}).get("contents") or []
-    if "/" in path:
-        component_name, path = path.split("/", 1)
-        component = next((c for c in contents if c.get("name") == component_name and "Component" in _types(c)), None)
-        if component is None:
-            return None, sorted(c.get("name") for c in contents if "Component" in _types(c))
-        schema = component.get("schema")
-        if isinstance(schema, dict):
-            contents = schema.get("contents") or []
-        else:
-            contents = []
-            for other in cache.values():
-                model = (other or {}).get("capabilityModel") or {}
-                if model.get("@id") == schema:
-                    contents = model.get("contents") or []
-    return next((c for c in contents if c.get("name") == path), None), contents
-
-
 def check_against_templates(client, data, cache=None):
-    """Refuse, before any write, items whose template, capability or value type cannot work (one read per template)."""
+    """Refuse, before any write, items whose template, capability or value type cannot work (one read per template).
+
+    The template's own model decides (``capabilities``, shared with device_properties and device_command); what it
+    cannot resolve (a component whose interface the template only references) is left to the service.
+    """
     cache = {} if cache is None else cache
     for index, item in enumerate(data):
         where = "data[%d]" % index
@@ -207,30 +177,37 @@ def check_against_templates(client, data, cache=None):
         if template_id is None:
             continue
         if template_id not in cache:
-            cache[template_id] = client.get(IoTCentralClient.path("deviceTemplates", template_id), allow_404=True)
-        template = cache[template_id]
+            cache[template_id] = read_template(client, template_id)
         field = "target" if "target" in item else "template"
-        if template is None:
+        if cache[template_id] is None:
             raise ValueError("%s.%s: device template %s does not exist in this application" % (where, field, short(template_id)))
-        if kind not in CAPABILITY_TYPES:
-            continue
-        capability, candidates = find_capability(client, template, item["path"], cache)
-        wanted = CAPABILITY_KINDS[kind]
-        if capability is None or wanted not in _types(capability) or (kind == "property" and not capability.get("writable")):
-            names = sorted(c.get("name") for c in candidates if isinstance(c, dict) and wanted in _types(c)
-                           and (kind != "property" or c.get("writable")))
-            raise ValueError("%s.path: device template %s declares no %s %s; %s" % (
-                where, short(template_id), "writable property" if kind == "property" else kind.replace("_", " "),
-                short(item["path"]), ("it has: " + ", ".join(names)) if names else "it has none"))
-        schema = capability.get("schema")
-        if kind != "command" and isinstance(schema, str) and schema in SCHEMA_TYPES:
-            check, word = SCHEMA_TYPES[schema]
-            if not check(item.get("value")):
-                hint = ""
-                if isinstance(item.get("value"), str) and word != "string":
-                    hint = " (a quoted value is a string: leave numbers and booleans unquoted)"
-                raise ValueError("%s.value: %s takes a %s (%s), not %s%s"
-                                 % (where, short(item["path"]), word, schema, short(item.get("value")), hint))
+        if kind in CAPABILITY_TYPES:
+            check_capability(cache[template_id], item, kind, where)
+
+
+def check_capability(template, item, kind, where):
+    component, _slash, name = item["path"].rpartition("/")
+    try:
+        model = template_model(template, component=component or None)
+    except ValueError as exc:
+        raise ValueError("%s.path: %s" % (where, exc))
+    if not model.known:
+        return
+    wanted = CAPABILITY_KINDS[kind]
+    declared = dict((c["name"], c) for c in model.interface.get("contents") or ()
+                    if isinstance(c, dict) and wanted in types_of(c) and (kind != "property" or c.get("writable") is True))
+    if name not in declared:
+        raise ValueError("%s.path: %s declares no %s %s; %s" % (
+            where, model.label, "writable property" if kind == "property" else kind.replace("_", " "), short(name),
+            ("it has: " + ", ".join(sorted(declared))) if declared else "it has none"))
+    if kind != "command":
+        problem = value_problem(declared[name].get("schema"), item.get("value"), "%s.value" % where, model.index)
+        if problem:
+            hint = ""
+            if isinstance(item.get("value"), str) and declared[name].get("schema") not in ("string", "date", "dateTime",
+                                                                                           "time", "duration"):
+                hint = " (a quoted value is a string: leave numbers and booleans unquoted)"
+            raise ValueError(problem + hint)
 
 
 def check_group(client, group_id):

@@ -117,6 +117,8 @@ def test_commands_fail_on_offline_devices_and_migrations_move_devices(call, emu)
     emu.emulator.seed_devices(2, prefix="ctl", template=CONTROLLER)
     requests.post(emu.base_url + "/__emulator__/devices/sim-00002/connectivity", json={"online": False},
                   timeout=10).raise_for_status()
+    requests.post(emu.base_url + "/__emulator__/devices/sim-00003/commands", json={
+        "command": "getMaxMinReport", "responseCode": 500}, timeout=10).raise_for_status()
     call("PUT", "deviceGroups/sim", 200, json={"displayName": "Simulated", "filter": "SELECT * FROM devices WHERE $simulated = true"})
     call("PUT", "deviceGroups/ctl", 200, json={"displayName": "Controllers", "filter": "SELECT * FROM devices WHERE $simulated = false"})
     call("PUT", "jobs/report", 200, json={"group": "sim", "data": [
@@ -127,7 +129,9 @@ def test_commands_fail_on_offline_devices_and_migrations_move_devices(call, emu)
                                                                            "template": THERMOSTAT}]})
     advance(emu)
     report = call("GET", "jobs/report", 200).json()
-    assert report["progress"]["failed"] == 1
+    assert report["progress"]["failed"] == 2
+    failed = [entry["id"] for entry in call("GET", "jobs/report/devices", 200).json()["value"] if entry["status"] == "failed"]
+    assert failed == ["sim-00002", "sim-00003"]
     migrate = call("GET", "jobs/migrate", 200).json()
     assert migrate["status"] == "complete" and migrate["data"][0]["type"] == "deviceTemplateMigration"
     assert call("GET", "devices/ctl-00001", 200).json()["template"] == THERMOSTAT

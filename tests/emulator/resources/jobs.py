@@ -11,7 +11,9 @@ unless the body says otherwise, as Microsoft's REST how-to shows).
 
 Test-only: ``POST /__emulator__/jobs/clock`` ``{"advanceSeconds": n}`` moves the test clock (due batches
 and schedule occurrences then run), ``{"batchSeconds": s}`` sets how much test time a unit of work takes;
-``POST /__emulator__/devices/{deviceId}/connectivity`` ``{"online": false}`` makes a device fail commands.
+``POST /__emulator__/devices/{deviceId}/connectivity`` ``{"online": false}`` makes a device fail commands
+(otherwise a command item succeeds where ``POST .../commands/{name}`` would: a simulated device, or one given an
+answer with ``POST /__emulator__/devices/{deviceId}/commands``, whose response code then decides).
 """
 
 import copy
@@ -22,8 +24,8 @@ from ..common import (JSON, MERGE_PATCH, check_body_etag, check_id, check_precon
 from ..errors import ApiError
 from ..groupquery import compile_query
 from .. import jobengine as engine
-from . import deploymentmanifests, devicegroups, devices as device_resource, devicetemplates
-from .properties import write_properties
+from . import commands, deploymentmanifests, devicegroups, devices as device_resource, devicetemplates
+from .properties import scope_key, write_properties
 
 PRIORITY = 40  # after devices, device groups, manifests and the property store (30)
 JOBS = "jobs"
@@ -78,6 +80,7 @@ def register(emulator):
     devices = store.collection(device_resource.COLLECTION)
     templates = store.collection(devicetemplates.COLLECTION, resettable=False)
     manifests = store.collection(deploymentmanifests.COLLECTION)
+    command_history = store.collection(commands.COLLECTION)
     emulator.id_fields[JOBS] = "id"
     emulator.id_fields[SCHEDULED] = "id"
     clock = engine.TestClock(emulator.config.clock)
@@ -104,9 +107,7 @@ def register(emulator):
             if found is None:
                 return "device template %r of the device declares no %s %r" % (device.get("template"), kind, item["path"])
             if kind == "command":
-                if device_id in offline or not (device.get("simulated") or device.get("provisioned")):
-                    return "the device is not connected, so it cannot run command %r" % item["path"]
-                return None
+                return command_outcome(device, item["path"])
             if kind == "property":
                 component, name = engine.split_path(item["path"])
                 try:
@@ -132,6 +133,19 @@ def register(emulator):
         applied = {"id": manifest["id"], "displayName": manifest["displayName"], "data": copy.deepcopy(manifest["data"]),
                    "etag": store.new_etag()}
         devices.put(device_id, dict(device, deploymentManifest=applied, etag=store.new_etag()))
+        return None
+
+    def command_outcome(device, path):
+        """Who answers, as for ``POST .../commands/{name}`` (emulator/resources/commands.py): the answer a test set
+        for the device, else a simulated device (200); a device switched offline never answers."""
+        component, name = engine.split_path(path)
+        record = command_history.get(device["id"]) or {}
+        answer = (record.get("responders") or {}).get("%s#%s" % (scope_key(None, component), name))
+        if device["id"] in offline or (answer is None and not device.get("simulated")):
+            return "the device is not connected, so command %r was not delivered" % path
+        code = (answer or {}).get("responseCode", 200)
+        if not 200 <= code < 300:
+            return "the device answered command %r with response code %s" % (path, code)
         return None
 
     # Time -----------------------------------------------------------------------------------
