@@ -308,13 +308,11 @@ def ensure_job(client, params, check_mode=False, sleep=time.sleep, clock=time.mo
         before = job.get("status")
         if state == "stopped" and before in ACTIVE_STATUSES:
             if not check_mode:
-                client.post(job_path(job_id, "stop"))
-                job = client.get(job_path(job_id))
+                job = transition(client, job_id, "stop", ("stopped",))
             result.update(changed=True, action="stopped")
         elif state == "resumed" and before == "stopped":
             if not check_mode:
-                client.post(job_path(job_id, "resume"))
-                job = client.get(job_path(job_id))
+                job = transition(client, job_id, "resume", ACTIVE_STATUSES + FINAL_STATUSES)
             result.update(changed=True, action="resumed")
         result["diff"] = {"before": {"id": job_id, "status": before},
                           "after": {"id": job_id, "status": job.get("status") if not check_mode else
@@ -333,7 +331,7 @@ def ensure_job(client, params, check_mode=False, sleep=time.sleep, clock=time.mo
         if check_mode:
             result["target_devices"] = failed
         else:
-            latest = client.put(job_path(latest["id"], "rerun", rerun_id), None)
+            latest = rerun(client, latest, rerun_id)
             chain.append(latest)
             if wait:
                 latest = wait_for(client, latest, timeout, interval, sleep=sleep, clock=clock)
@@ -342,17 +340,40 @@ def ensure_job(client, params, check_mode=False, sleep=time.sleep, clock=time.mo
     return finish(result, latest, failed)
 
 
+def landed_or_raise(client, error, job_id, matches):
+    """After a write whose answer was lost (network error, 5xx; or a 409 from our own retried PUT), read the job:
+    the write may have landed. Returns the job when it shows the write; raises ``error`` otherwise."""
+    if error.status is not None and error.status < 500 and error.status != 409:
+        raise error
+    landed = get_job(client, job_id)
+    if landed is None or not matches(landed):
+        raise error
+    return landed
+
+
 def start(client, job_id, body):
-    """PUT the job. When the answer is lost (network error, 5xx) the PUT may still have landed: read, never guess."""
+    """PUT the job; a lost answer is read back, never guessed."""
     try:
         return client.put(job_path(job_id), body)
     except IoTCentralError as exc:
-        if exc.status is not None and exc.status < 500 and exc.status != 409:
-            raise
-        landed = get_job(client, job_id)
-        if landed is None or not same_job(body, landed):
-            raise
-        return landed
+        return landed_or_raise(client, exc, job_id, lambda landed: same_job(body, landed))
+
+
+def rerun(client, job, rerun_id):
+    """PUT the re-run of ``job``'s failed devices as job ``rerun_id``; a lost answer is read back."""
+    try:
+        return client.put(job_path(job["id"], "rerun", rerun_id), None)
+    except IoTCentralError as exc:
+        return landed_or_raise(client, exc, rerun_id, lambda landed: landed.get("data") == job.get("data"))
+
+
+def transition(client, job_id, action, done_statuses):
+    """POST stop/resume, then read the job; a lost answer counts when the job shows the new state."""
+    try:
+        client.post(job_path(job_id, action))
+    except IoTCentralError as exc:
+        return landed_or_raise(client, exc, job_id, lambda landed: landed.get("status") in done_statuses)
+    return client.get(job_path(job_id))
 
 
 def finish(result, job, failed):

@@ -177,3 +177,25 @@ def test_scheduled_job_converges(emu, client):
     assert action == "updated" and "recurrence" not in updated["schedule"]
     assert diff["before"]["schedule"]["recurrence"] == "weekly"
     assert ensure_scheduled_job(client, {"id": "s1", "state": "absent"})[0] == "deleted"
+
+
+def test_lost_answers_to_rerun_and_stop_are_read_back(emu, client):
+    ensure_job(client, params(), sleep=clock_sleep(emu))
+
+    class LosingClient(IoTCentralClient):
+        def request(self, method, path, **kwargs):
+            answer = super().request(method, path, **kwargs)
+            if method in ("PUT", "POST"):
+                raise IoTCentralError("Network error talking to emulator: connection failed", method=method, path=path)
+            return answer
+
+    losing = LosingClient(emu.base_url, api_token=ADMIN_TOKEN, rate_limit=0)
+    result = ensure_job(losing, params(rerun_failed=True, wait=False))
+    assert result["action"] == "rerun" and result["job_id"] == "j1-rerun-1"
+    set_batch_seconds(emu, 3600)
+    try:
+        ensure_job(losing, params(id="j2", wait=False))
+        stopped = ensure_job(losing, params(id="j2", state="stopped"))
+        assert stopped["action"] == "stopped" and stopped["status"] == "stopped"
+    finally:
+        set_batch_seconds(emu, 0.2)
