@@ -48,6 +48,7 @@ DATA_TYPES = {
 CAPABILITY_TYPES = ("property", "cloud_property", "command")
 CAPABILITY_KINDS = {"property": "Property", "cloud_property": "CloudProperty", "command": "Command"}
 
+
 def job_argument_spec():
     """The options of the ``fleetops.iotcentral.job`` doc fragment (what a job does, on which group), for
     the job and scheduled_job modules."""

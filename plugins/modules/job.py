@@ -176,6 +176,7 @@ target_devices:
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.jobs import ensure_job, job_argument_spec
 
+
 def run(module):
     result = ensure_job(module.client, module.params, check_mode=module.check_mode)
     if not module.diff_mode:

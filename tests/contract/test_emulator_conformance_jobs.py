@@ -125,8 +125,8 @@ def test_commands_fail_on_offline_devices_and_migrations_move_devices(call, emu)
         {"type": "command", "target": THERMOSTAT, "path": "getMaxMinReport", "value": "2024-06-01T00:00:00Z"}]})
     # The class name Microsoft's REST how-to shows is accepted (the spec names the type deviceTemplateMigration).
     with deliberately_invalid_request(emu):
-        call("PUT", "jobs/migrate", 200, json={"group": "ctl", "data": [{"type": "DeviceTemplateMigrationJobData",
-                                                                           "template": THERMOSTAT}]})
+        migration = {"type": "DeviceTemplateMigrationJobData", "template": THERMOSTAT}
+        call("PUT", "jobs/migrate", 200, json={"group": "ctl", "data": [migration]})
     advance(emu)
     report = call("GET", "jobs/report", 200).json()
     assert report["progress"]["failed"] == 2

@@ -47,6 +47,7 @@ DATA_TYPE_ALIASES = {
 }
 RECURRENCES = ("daily", "weekly", "monthly")
 
+
 class TestClock:
     """Wall-clock time plus an offset that ``POST /__emulator__/jobs/clock`` moves forward."""
 

@@ -219,7 +219,7 @@ def register(emulator):
 
     def job_devices(ctx):
         job = get_existing(ctx)
-        return list_response(ctx, _Targets(job), [], {}, lambda entry: dict(entry), supported=())
+        return list_response(ctx, _Targets(job), [], {}, dict, supported=())
 
     def stop_job(ctx):
         job = get_existing(ctx)
