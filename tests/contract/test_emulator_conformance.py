@@ -225,7 +225,7 @@ def test_error_responses(call, emu):
     call("PUT", "devices/e3", 403, headers=READER, json={})
     call("DELETE", "devices/e1", 403, headers={"Authorization": "Bearer " + defaults.READER_BEARER})
     # 501: in the spec, not emulated.
-    call("GET", "jobs", 501)
+    call("GET", "apiTokens", 501)
     call("GET", "users", 501)
 
 
