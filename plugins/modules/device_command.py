@@ -13,10 +13,10 @@ description:
   - Runs a command the device's template declares, on the device's root interface, a component (O(component)),
     an IoT Edge module (O(module)) or a module's component, with an optional request payload, and waits for the
     device's answer (C(POST /devices/{id}[/modules/{m}][/components/{c}]/commands/{name})).
-  - B(A command is an action, not state.) There is nothing to compare, so the module is not idempotent: every run
+  - B(A command is an action, not state.) There is nothing to compare, so the module is not idempotent. Every run
     sends the command again and reports C(changed). In check mode the command is not sent and the task is
     reported as skipped, saying so.
-  - Before sending, the device's template is read (one device read, one template read): a command the template
+  - Before sending, the device's template is read (one device read, one template read). A command the template
     does not declare, or a request payload of the wrong type for the command's request schema, is refused in one
     line and nothing is sent.
   - The task fails when the device answers with a response code outside 200-299; RV(response_code) and

@@ -88,8 +88,8 @@ options:
         choices: [present, absent]
       properties:
         description:
-          - Writable property values of the device's root interface, for example C({targetTemperature: 21}); a
-            component's values as a nested mapping, for example C({thermostat1: {targetTemperature: 21}}).
+          - Writable property values of the device's root interface, for example C(targetTemperature) set to C(21); a
+            component's values as a nested mapping under the component's name.
           - Merged per property name over O(defaults.properties).
           - A value counts as set when it equals the desired value the service shows (pending or acknowledged), else
             the reported value; only differing values are sent, one C(PATCH) per device.

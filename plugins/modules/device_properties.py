@@ -14,7 +14,7 @@ description:
   - The properties of the device's root interface are set by default; O(component) and O(module) select a
     component, an IoT Edge module, or a component of a module (C(/devices/{id}[/modules/{m}][/components/{c}]/properties)).
     The values of several components can also be set at the root (or a module's root) in one write, one nested
-    mapping per component, for example C({thermostat1: {targetTemperature: 21}}).
+    mapping per component under the component's name (see the examples).
   - One C(GET) reads what the service shows. A value counts as set when it equals the desired value the service
     shows for that property (C($metadata.<name>.desiredValue)), pending or acknowledged, or, when the service shows
     no desired value, the value the device reported. So a device that has not acknowledged yet does not make every
@@ -39,7 +39,7 @@ attributes:
 options:
   properties:
     description:
-      - Writable property names and their desired values, for example C({targetTemperature: 21.5}).
+      - Writable property names and their desired values, for example C(targetTemperature) set to C(21.5).
       - Values keep their YAML types; a property of schema C(double) takes a number, C(boolean) takes V(true) or
         V(false), an C(Object) a mapping of its fields, an C(Enum) one of its values.
       - Properties not listed are left as they are. V(null) is refused (a desired value cannot be removed).
