@@ -126,6 +126,31 @@ def test_ansible_doc_renders(doc_env, directory, stem):
         assert data.get("doc"), "%s: no DOCUMENTATION:\n%s" % (fqcn, describe(as_json))
         examples = data.get("examples")
         assert isinstance(examples, str) and examples.strip(), "%s: EXAMPLES is empty:\n%s" % (fqcn, describe(as_json))
+        check_doc_metadata(REPO / "plugins" / directory / ("%s.py" % stem), plugin_type, fqcn, data["doc"])
+
+
+# Python packages a plugin may need, and the name its `requirements:` entry must start with.
+REQUIRED_PACKAGES = {"requests": "requests", "cryptography": "cryptography"}
+
+
+def check_doc_metadata(path: Path, plugin_type: str, fqcn: str, doc: dict) -> None:
+    """`requirements:` names every Python package the plugin needs (the client needs requests); an API module
+    documents its action group membership (the `action_group` attribute), a module outside the group does not."""
+    requirements = [str(entry) for entry in doc.get("requirements") or []]
+    for package, entry in REQUIRED_PACKAGES.items():
+        needed = needs_package(path, package) or (package == "requests" and uses_client(path))
+        if needed:
+            assert any(r.startswith(entry) for r in requirements), (
+                "%s needs %s but its documentation's requirements: %s do not name it" % (fqcn, package, requirements))
+    if plugin_type != "module":
+        return
+    group = (doc.get("attributes") or {}).get("action_group")
+    if path.stem in action_group_members():
+        assert group and "%s.%s" % (COLLECTION, ACTION_GROUP) in (group.get("membership") or []), (
+            "%s is in action group %s but does not document it: use the fleetops.iotcentral.attributes fragment"
+            % (fqcn, ACTION_GROUP))
+    else:
+        assert not group, "%s documents an action_group attribute but is not in meta/runtime.yml's group" % fqcn
 
 
 # --- meta/runtime.yml action group -------------------------------------------------------------
@@ -167,24 +192,38 @@ def util_imports(path: Path) -> set:
     return existing
 
 
-def uses_client(path: Path) -> bool:
-    """True when the file reaches module_utils/client.py, directly or through other module_utils."""
+def reached_sources(path: Path) -> list:
+    """The file and every module_utils source it reaches, directly or through other module_utils."""
     utils_root = REPO / "plugins" / "module_utils"
     seen = set()
+    sources = [path]
     pending = list(util_imports(path))
     while pending:
         name = pending.pop()
         if name in seen:
             continue
         seen.add(name)
-        if name == CLIENT_UTIL:
-            return True
         rel = Path(*name.split("."))
         source = (utils_root / rel).with_suffix(".py")
         if not source.is_file():
             source = utils_root / rel / "__init__.py"
+        sources.append(source)
         pending.extend(util_imports(source))
-    return False
+    return sources
+
+
+def uses_client(path: Path) -> bool:
+    """True when the file reaches module_utils/client.py, directly or through other module_utils."""
+    client = REPO / "plugins" / "module_utils" / (CLIENT_UTIL + ".py")
+    return client in reached_sources(path)
+
+
+def needs_package(path: Path, package: str) -> bool:
+    """True when the plugin file imports a (third-party) package or checks its ``HAS_<PACKAGE>`` flag (module_utils
+    import optional packages behind such flags; only the plugins that check one need the package)."""
+    pattern = re.compile(r"^\s*(?:import|from)\s+%s\b|\bHAS_%s\b" % (re.escape(package), re.escape(package.upper())),
+                         re.MULTILINE)
+    return bool(pattern.search(path.read_text(encoding="utf-8")))
 
 
 def action_group_members() -> set:

@@ -22,7 +22,7 @@ description:
 author:
   - fleetops engineering (@fleetops)
 requirements:
-  - requests
+  - requests >= 2.25.0 (where the inventory is parsed, the controller or the execution environment)
 extends_documentation_fragment:
   - constructed
   - inventory_cache
