@@ -146,7 +146,8 @@ seealso:
 """
 
 EXAMPLES = r"""
----
+# Three inventory files, one per example: each goes in a file of its own, whose name ends in iotcentral.yml.
+
 # fleet.iotcentral.yml: every device, grouped by template and status.
 # Connection from IOTCENTRAL_APP (or IOTCENTRAL_BASE_URL) and IOTCENTRAL_API_TOKEN.
 plugin: fleetops.iotcentral.devices
@@ -156,7 +157,7 @@ keyed_groups:
   - key: iotc_status
     prefix: status
 
----
+
 # thermostats.iotcentral.yml: enabled thermostats, named after their display name, token read from a file.
 plugin: fleetops.iotcentral.devices
 app: contoso-store
@@ -170,7 +171,7 @@ exclude:
 groups:
   needs_approval: iotc_status == 'waiting_for_approval'
 
----
+
 # groups.iotcentral.yml: only two device groups, every device group as an Ansible group, cached for an hour.
 plugin: fleetops.iotcentral.devices
 app: contoso-store
@@ -269,7 +270,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             return self.templar.template(value)
         except Exception as exc:  # pylint: disable=broad-exception-caught
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            detail = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
             if name in SECRET_OPTIONS:
                 detail = detail.replace(value, "<%s>" % name)
             raise AnsibleParserError("%s: cannot template %s: %s" % (self.NAME, name, detail))
