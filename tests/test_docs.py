@@ -423,3 +423,19 @@ def test_inventory_example_uses_documented_options(origin, source, inventory_opt
         pytest.skip("no inventory examples")
     unknown = sorted(set(source) - inventory_options)
     assert not unknown, "%s: options the inventory plugin does not have: %s" % (origin, ", ".join(unknown))
+
+
+# --- antsibull-docs ---------------------------------------------------------------------------
+
+
+@pytest.mark.sanity
+def test_antsibull_docs_lint_collection_docs(collections_path, doc_env):
+    """The docsite metadata (docs/docsite/extra-docs.yml, links.yml, rst/) and every plugin's documentation,
+    with its semantic markup references (O(), RV(), M(), ...), as antsibull-docs builds the docsite from them."""
+    for name in ("extra-docs.yml", "links.yml"):
+        assert (REPO / "docs" / "docsite" / name).is_file(), "docs/docsite/%s is missing" % name
+    collection = collections_path / "ansible_collections" / NAMESPACE / NAME
+    proc = subprocess.run([tool("antsibull-docs"), "lint-collection-docs", "--plugin-docs", str(collection)], env=doc_env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=900,
+                          check=False)
+    assert proc.returncode == 0 and not proc.stdout.strip(), "antsibull-docs lint-collection-docs:\n" + proc.stdout

@@ -177,6 +177,20 @@ def test_ansible_test_sanity(collection_tree, core):
         pytest.fail("%sansible-test saw no files in the collection tree:\n%s" % (header, proc.stdout), pytrace=False)
 
 
+@pytest.mark.sanity
+@pytest.mark.xdist_group("ansible-test-sanity")
+def test_ansible_test_units(collection_tree):
+    """`ansible-test units --local` (what Automation Hub's checks run) collects and passes the unit tests as
+    ansible-test imports them: as ansible_collections.fleetops.iotcentral.tests.unit... modules."""
+    if os.environ.get("FLEETOPS_SKIP_SANITY") == "1":
+        pytest.skip("FLEETOPS_SKIP_SANITY=1: ansible-test units not run")
+    cmd = [tool("ansible-test"), "units", "--local", "--python", PYTHON_VERSION, "--color", "no"]
+    proc = subprocess.run(cmd, cwd=str(collection_tree), env=tool_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=SANITY_TIMEOUT, check=False)
+    assert proc.returncode == 0, "$ cd %s && %s\n%s" % (collection_tree, " ".join(cmd), proc.stdout)
+    assert re.search(r"\b[1-9][0-9]* passed\b", proc.stdout), proc.stdout
+
+
 def _git_files(path: Path) -> set:
     out = subprocess.run(["git", "-C", str(path), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                          stdout=subprocess.PIPE, check=True).stdout.decode("utf-8", "surrogateescape")

@@ -131,7 +131,7 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import 
 
 def as_list(certificates):
     """The entries holding a certificate, in ENTRIES order, each with its name: what _info modules return."""
-    return [dict(entry, entry=name) for name in ENTRIES if certificates.get(name)]
+    return [dict(certificates[name], entry=name) for name in ENTRIES if certificates.get(name)]
 
 
 def read(module):
