@@ -179,3 +179,37 @@ def test_readme_install_section_from_the_tarball(tarball, tmp_path):
     certs = user.home / ".fleetops-demo" / "certs"
     assert any(PRIVATE_KEY.search(p.read_bytes()) for p in certs.iterdir() if p.is_file()), sorted(certs.iterdir())
     shutil.rmtree(str(user.venv), ignore_errors=True)
+
+
+# --- execution environments (ansible-builder) ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def installed_collections(tarball, tmp_path_factory):
+    path = tmp_path_factory.mktemp("ee-collections")
+    proc = run([BIN / "ansible-galaxy", "collection", "install", "-p", path, tarball])
+    assert proc.returncode == 0, proc.stdout
+    return path
+
+
+def test_ansible_builder_introspect_finds_the_python_packages(installed_collections):
+    """What an execution environment built with the collection gets: requests and cryptography."""
+    proc = run([BIN / "ansible-builder", "introspect", "--sanitize", installed_collections])
+    assert proc.returncode == 0, proc.stdout
+    data = yaml.safe_load(proc.stdout.split("---", 1)[1])
+    packages = {re.split(r"[<>=!~ ;#\[]", entry.strip("'"), maxsplit=1)[0].lower() for entry in data.get("python") or []}
+    assert {"requests", "cryptography"} <= packages, proc.stdout
+    assert not data.get("system"), "a system package is needed: add bindep.txt and say so in the README\n" + proc.stdout
+
+
+def test_ansible_builder_create_accepts_the_sample_definition(tmp_path):
+    """docs/execution-environment.yml makes a build context (the image build itself needs a container runtime)."""
+    context = tmp_path / "context"
+    proc = run([BIN / "ansible-builder", "create", "-f", REPO / "docs" / "execution-environment.yml", "-c", context])
+    assert proc.returncode == 0, proc.stdout
+    containerfiles = [context / name for name in ("Containerfile", "Dockerfile") if (context / name).is_file()]
+    assert containerfiles, proc.stdout
+    recipe = containerfiles[0].read_text(encoding="utf-8")
+    assert "ansible-galaxy collection install" in recipe or "install-from-bindep" in recipe, recipe
+    requirements = yaml.safe_load((context / "_build" / "requirements.yml").read_text(encoding="utf-8"))
+    assert {"name": "fleetops.iotcentral"} in requirements["collections"]
