@@ -180,7 +180,18 @@ def manifest_assigned(device, manifest):
         return False
     if "data" in assigned:
         return same_data(assigned.get("data"), manifest.get("data"))
+    if assigned.get("id") is None:
+        # The service may show an assigned manifest by its name only.
+        return assigned.get("displayName") is not None and assigned.get("displayName") == manifest.get("displayName")
     return assigned.get("id") == manifest.get("id")
+
+
+def with_manifest_id(device, manifest_id):
+    """``device`` with the id of the manifest it runs kept, when the service shows that manifest without its id."""
+    assigned = (device or {}).get("deploymentManifest")
+    if isinstance(assigned, dict) and assigned.get("id") is None:
+        return dict(device, deploymentManifest=dict(assigned, id=manifest_id))
+    return device
 
 
 def apply_body(manifest):
@@ -237,6 +248,7 @@ def ensure_edge_device(client, spec, check_mode=False):
             device = get_device(client, device_id, api_version=version) or device
         if action == "unchanged":
             action = "updated"
+    device = with_manifest_id(device, manifest_id)
     if current is not None:
         diff["before"]["deploymentManifest"] = before_id
     diff["after"]["deploymentManifest"] = _assigned_id(device) or manifest_id

@@ -166,9 +166,12 @@ device:
       sample: {"id": "envsensorv1", "displayName": "Environmental sensor", "data": {"modulesContent": {}}}
     status:
       description:
-        - Status as IoT Central's UI shows it, computed from C(enabled) and C(provisioned).
+        - Status computed from C(enabled) and C(provisioned), as the az CLI computes it.
+        - C(blocked) for every disabled device. The API cannot tell a device blocked before it provisioned from one
+          waiting for approval, so the UI's C(waiting for approval) is never returned.
+        - C(provisioned) for an enabled device that has provisioned, else C(registered).
       type: str
-      choices: [waiting_for_approval, registered, provisioned, blocked]
+      choices: [registered, provisioned, blocked]
       sample: registered
 action:
   description: What the task did.
