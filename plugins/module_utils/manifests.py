@@ -88,19 +88,20 @@ def strip_nulls(value):
     return value
 
 
-def merge_patch_for(current, desired):
+def merge_patch_for(current, desired, keep=frozenset()):
     """A JSON merge patch (RFC 7396) turning ``current`` into ``desired``.
 
-    It carries all of ``desired`` plus a null for every member ``current`` has and ``desired`` lacks, so it
-    gives ``desired`` whether the service merges the patch into the manifest or replaces ``data`` with it.
+    It carries all of ``desired`` plus a null for every member ``current`` has and ``desired`` lacks (except the
+    member names in ``keep``, which the service owns), so it gives ``desired`` whether the service merges the
+    patch into the resource or replaces the field with it.
     """
     if not isinstance(current, dict) or not isinstance(desired, dict):
         return desired
     patch = {}
     for key, value in desired.items():
-        patch[key] = merge_patch_for(current.get(key), value) if isinstance(value, dict) else value
+        patch[key] = merge_patch_for(current.get(key), value, keep) if isinstance(value, dict) else value
     for key in current:
-        if key not in desired:
+        if key not in desired and key not in keep:
             patch[key] = None
     return patch
 
