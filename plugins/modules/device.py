@@ -37,7 +37,8 @@ options:
   template:
     description:
       - Id of the device template the device uses, for example C(dtmi:contoso:Thermostat;1).
-      - The template must be published in the application; the service refuses unknown templates.
+      - The template must be published in the application. When it would be set, it is read once before any write,
+        and an unknown template fails the task, naming it.
     type: str
   simulated:
     description:
@@ -49,7 +50,8 @@ options:
     type: bool
   organizations:
     description:
-      - Ids of the organizations the device belongs to (IoT Central supports one today). Order is not significant.
+      - Ids of the organizations the device belongs to. IoT Central allows at most one; more is refused before any
+        call. The organization must exist (see M(fleetops.iotcentral.organization)).
     type: list
     elements: str
   edge:

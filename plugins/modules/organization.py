@@ -14,9 +14,9 @@ description:
     that scopes devices, device groups, users and API tokens.
   - A missing organization is created with C(PUT); an existing one is updated with C(PATCH) carrying only the
     fields that differ. A second run with the same settings sends no write.
-  - Checked before any write, in one line - the ids, that O(parent) exists (one read, only when the parent would
-    change) and is not the organization itself, and that an organization to delete has no child organizations
-    (the message names them).
+  - Checked before any write, each failing in one line that names the problem - the ids, that O(parent) exists
+    (one read, only when the parent would change) and is not the organization itself, and that an organization to
+    delete has no child organizations (the message names them).
 author:
   - fleetops engineering (@fleetops)
 extends_documentation_fragment:
