@@ -147,6 +147,13 @@ def validate_id(value, pattern, what, rule, field="id"):
     return value
 
 
+def listed(items, shown=10):
+    """``a, b, c`` for a message: at most ``shown`` items, then how many more."""
+    items = list(items)
+    more = " and %d more" % (len(items) - shown) if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
+
+
 def differences(desired, current, list_as_set=()):
     """Fields of ``desired`` (None means "not asked for") whose value differs from ``current``.
 

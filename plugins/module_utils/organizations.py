@@ -8,13 +8,12 @@ from __future__ import annotations
 import re
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import converge_resource, differences, validate_id
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import converge_resource, differences, listed, validate_id
 
 # The spec's OrganizationId: ^(?!-)[a-z0-9-]{1,48}[a-z0-9]$ with maxLength 48.
 ORGANIZATION_ID_PATTERN = re.compile(r"^(?!-)[a-z0-9-]{1,47}[a-z0-9]$")
 ORGANIZATION_FIELDS = (("display_name", "displayName"), ("parent", "parent"))
 DIFF_KEYS = ("id", "displayName", "parent")
-SHOWN = 10
 
 
 def validate_organization_id(organization_id, field="id"):
@@ -38,11 +37,6 @@ def children_of(organizations, organization_id):
     return sorted(org["id"] for org in organizations if org.get("parent") == organization_id)
 
 
-def _listed(items):
-    more = " and %d more" % (len(items) - SHOWN) if len(items) > SHOWN else ""
-    return ", ".join(items[:SHOWN]) + more
-
-
 def ensure_organization(client, spec, check_mode=False):
     """Converge one organization. ``spec``: id, display_name, parent, state. Returns ``(action, organization, diff)``.
 
@@ -63,7 +57,7 @@ def ensure_organization(client, spec, check_mode=False):
         children = children_of(list_organizations(client), organization_id)
         if children:
             raise ValueError("organization %s still has %d child organization(s): %s; delete or move them first "
-                             "(nothing was deleted)" % (organization_id, len(children), _listed(children)))
+                             "(nothing was deleted)" % (organization_id, len(children), listed(children)))
     if state == "present" and parent is not None and (current is None or current.get("parent") != parent):
         if get_organization(client, parent) is None:
             raise ValueError("parent: organization %s does not exist in this application; create it first (nothing "

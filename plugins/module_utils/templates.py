@@ -17,7 +17,7 @@ import os
 import re
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import converge_resource, validate_id
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import converge_resource, listed, validate_id
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.manifests import merge_patch_for
 
 # DTMI (DTDL v2): dtmi:<segment>(:<segment>)*[;<version>]; IoT Central also names templates without a version.
@@ -33,7 +33,6 @@ DIFF_KEYS = ("@id", "displayName", "description", "@type", "capabilityModel")
 # Lists of named DTDL elements: their order carries no meaning.
 NAMED_LISTS = frozenset(("contents", "fields", "enumValues", "extends"))
 CAPABILITY_KINDS = ("Telemetry", "Property", "Command", "Component", "Relationship")
-SHOWN = 10
 
 
 def validate_template_id(template_id, field="id"):
@@ -246,11 +245,6 @@ def breaking_changes(current_model, desired_model):
     return problems
 
 
-def _listed(items):
-    more = " and %d more" % (len(items) - SHOWN) if len(items) > SHOWN else ""
-    return ", ".join(items[:SHOWN]) + more
-
-
 def devices_using(client, template_id, limit=None):
     """How many devices use the template (one listing filtered on the server; ``limit`` stops early)."""
     version = client.list_api_version()
@@ -300,7 +294,7 @@ def ensure_device_template(client, spec, check_mode=False):
             if broken and devices_using(client, template_id, limit=1):
                 raise ValueError("device template %s is used by devices and this change breaks %s; make it a new "
                                  "template version, or set allow_breaking_changes: true to apply it anyway (nothing "
-                                 "was changed)" % (template_id, _listed(broken)))
+                                 "was changed)" % (template_id, listed(broken)))
 
     def create_body():
         if "capabilityModel" not in desired:
