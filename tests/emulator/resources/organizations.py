@@ -89,7 +89,7 @@ def register(emulator):
             if ancestor == organization_id:
                 raise ApiError(422, "Field 'parent': %r is %s, which would make a cycle." % (
                     parent, "the organization itself" if parent == organization_id else "below this organization"))
-            ancestor = organizations.get(ancestor).get("parent")
+            ancestor = (organizations.get(ancestor) or {}).get("parent")
 
     def list_organizations(ctx):
         return list_response(ctx, organizations, [], {}, render, supported=())
