@@ -28,9 +28,9 @@ INTERFACE = {
         {"@type": ["Telemetry", "Temperature"], "name": "temperature", "schema": "double"},
         {"@type": "Property", "name": "targetTemperature", "schema": "double", "writable": True},
         {"@type": "Command", "name": "reboot", "request": {"name": "delay", "schema": "integer"}},
-        {"@type": "Component", "name": "sensor", "schema": {"@type": "Interface", "@id": "dtmi:com:example:Sensor;1",
-                                                           "contents": [{"@type": "Telemetry", "name": "humidity",
-                                                                         "schema": "double"}]}},
+        {"@type": "Component", "name": "sensor", "schema": {
+            "@type": "Interface", "@id": "dtmi:com:example:Sensor;1",
+            "contents": [{"@type": "Telemetry", "name": "humidity", "schema": "double"}]}},
     ],
 }
 
