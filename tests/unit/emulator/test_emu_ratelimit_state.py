@@ -87,14 +87,15 @@ def test_retry_after_option():
 
 
 def test_latency_is_added_to_api_requests_only():
-    with start_emulator(rate_limit=0, latency_ms=150) as emu:
+    # A latency far above any scheduling delay, so a loaded machine cannot blur the two cases.
+    with start_emulator(rate_limit=0, latency_ms=1500) as emu:
         client = ApiClient(emu.base_url, STABLE)
         started = time.monotonic()
         client.get("devices")
-        assert time.monotonic() - started >= 0.15
+        assert time.monotonic() - started >= 1.5
         started = time.monotonic()
         requests.get(emu.base_url + "/__emulator__/stats", timeout=10)
-        assert time.monotonic() - started < 0.15
+        assert time.monotonic() - started < 1.5
 
 
 def test_config_refuses_non_loopback_and_negative_values():
@@ -180,20 +181,19 @@ def test_templates_file(tmp_path):
             start_emulator(rate_limit=0, templates_file=str(path))
 
 
-def test_seeding_10000_devices_is_fast_and_pages_quickly():
-    started = time.monotonic()
+def test_seeding_10000_devices_pages_completely_and_filters_server_side():
+    # Correctness only: how fast seeding and paging are is a benchmark's business (tests/benchmarks),
+    # not a timed assertion that fails on a loaded machine.
     with start_emulator(rate_limit=0, seed_devices=10000) as emu:
-        assert time.monotonic() - started < 3
         client = ApiClient(emu.base_url, PREVIEW)
-        started = time.monotonic()
         devices = client.list_all("devices", params={"maxpagesize": 100})
-        elapsed = time.monotonic() - started
         assert len(devices) == 10000 and len({d["id"] for d in devices}) == 10000
-        assert elapsed < 8, elapsed
-        started = time.monotonic()
         filtered = client.list_all("devices", params={"maxpagesize": 100, "filter": "id ge 'dev-09901'",
                                                       "orderby": "displayName desc"})
-        assert len(filtered) == 100 and time.monotonic() - started < 2
+        assert len(filtered) == 100
+        assert all(device["id"] >= "dev-09901" for device in filtered)
+        names = [device["displayName"] for device in filtered]
+        assert names == sorted(names, reverse=True)
         assert emu.stats()["spec_violations"] == []
 
 
