@@ -154,6 +154,13 @@ def validate_id(value, pattern, what, rule, field="id"):
     return value
 
 
+def listed(items, shown=10):
+    """``a, b, c`` for a message: at most ``shown`` items, then how many more."""
+    items = list(items)
+    more = " and %d more" % (len(items) - shown) if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
+
+
 def differences(desired, current, list_as_set=()):
     """Fields of ``desired`` (None means "not asked for") whose value differs from ``current``.
 
@@ -282,14 +289,15 @@ def _is_put_default(value, key, put_defaults):
 
 def converge_resource(client, path, resource_id, state, current, desired, compare, create_body, diff_keys, what,
                       check_mode=False, api_version=None, content_type="application/json", recompare=None,
-                      planned_view=None, put_defaults=None):
+                      planned_view=None, planned_create=None, put_defaults=None):
     """The skeleton every state-based resource shares: delete, create with PUT, or PATCH only what differs.
 
     ``current`` is the resource as read (None when it does not exist), ``desired`` the fields the user asked
     for (None = not asked), compared with ``compare(desired, current)``. ``create_body()`` builds the PUT body
     when the resource must be created (it may refuse with ValueError before anything is written).
     ``recompare(delta, fresh)`` rebuilds the delta after a 412 (default: ``compare``), ``planned_view(after)``
-    adjusts what check mode shows. ``put_defaults`` (field -> what a PUT without it leaves) makes a create read
+    adjusts what check mode shows for an update, ``planned_create(body)`` for a create (default: the body plus the
+    id). ``put_defaults`` (field -> what a PUT without it leaves) makes a create read
     the resource back and re-converge what a concurrent creator's PUT undid (:func:`confirm_created`); None
     leaves that to the caller (``device_fleet`` checks all its creates with one listing).
     A write that fails after it may have reached the service is settled by a re-read (:func:`settle_write`).
@@ -308,7 +316,7 @@ def converge_resource(client, path, resource_id, state, current, desired, compar
     if current is None:
         body = create_body()
         if check_mode:
-            after = dict(body, id=resource_id)
+            after = planned_create(body) if planned_create else dict(body, id=resource_id)
             return "created", after, diff_view(None, after, diff_keys)
         created = settle_write(lambda: client.put(path, body, api_version=api_version), reread,
                                lambda fresh: fresh is not None and not compare(desired, fresh), what)
