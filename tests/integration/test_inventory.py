@@ -414,7 +414,7 @@ def test_a_failed_sync_with_each_documented_setting_fails_the_command_and_adds_n
     playbook = tmp_path / "site.yml"
     playbook.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: {msg: ran}\n",
                         encoding="utf-8")
-    proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(source), str(playbook)], capture_output=True,
+    proc = subprocess.run([str(fleet.core.bin / "ansible-playbook"), "-i", str(source), str(playbook)], capture_output=True,
                           text=True, env=base_env(fleet, **dict(defaults, ANSIBLE_CONFIG=str(cfg))), cwd=str(REPO),
                           timeout=300, check=False)
     assert proc.returncode != 0 and "PLAY RECAP" not in proc.stdout, proc.stdout + proc.stderr
