@@ -14,3 +14,18 @@ def test_lifecycle(run_playbook, fresh_emulator, playbook):
     assert result.recap()["failed"] == 0
     assert "Traceback" not in result.output
     assert fresh_emulator.stats()["spec_violations"] == []
+
+
+def test_demo_publishes_the_thermostat_template_from_its_dtdl_file_and_a_second_run_writes_nothing(
+        run_playbook, fresh_emulator):
+    first = run_playbook("../../../demo/templates.yml")
+    assert first.rc == 0, first.output
+    assert first.recap()["changed"] == 1
+    assert "created: Demo thermostat defines" in first.output and "targetTemperature" in first.output
+    writes = fresh_emulator.stats()["writes"]
+    assert writes == 1
+    second = run_playbook("../../../demo/templates.yml")
+    assert second.rc == 0, second.output
+    assert second.recap()["changed"] == 0
+    assert fresh_emulator.stats()["writes"] == writes
+    assert fresh_emulator.stats()["spec_violations"] == []
