@@ -16,6 +16,7 @@ import re
 from ansible.module_utils.common.yaml import HAS_YAML, yaml_dump
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.certificates import ENTRIES, get_certificate_entry, thumbprint_of
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import MAX_PAGE_SIZE
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devicegroups import list_device_groups
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import list_devices
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.enrollmentgroups import (
@@ -156,7 +157,7 @@ def export_deployment_manifests(client):
 
 def export_devices(client):
     items = []
-    for device in sorted(list_devices(client), key=lambda device: device["id"]):
+    for device in sorted(list_devices(client, page_size=MAX_PAGE_SIZE), key=lambda device: device["id"]):
         items.append(Item(dict({"id": device["id"]}, **_copy_fields(device, DEVICE_FIELDS)), flow=True))
     return items
 
