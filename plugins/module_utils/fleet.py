@@ -26,8 +26,18 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import
     get_device,
     list_devices,
 )
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties import (
+    before_values,
+    merge_values,
+    properties_path,
+    property_delta,
+    validate_values,
+    values_problem,
+    write_values,
+)
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.capabilities import read_template
 
-ITEM_FIELDS = ("id", "display_name", "template", "simulated", "enabled", "organizations", "state")
+ITEM_FIELDS = ("id", "display_name", "template", "simulated", "enabled", "organizations", "state", "properties")
 DEFAULT_FIELDS = ITEM_FIELDS[1:]
 STATES = ("present", "absent")
 ACTIONS = ("created", "updated", "deleted", "unchanged", "failed")
@@ -93,6 +103,7 @@ CHECKS = {
     "enabled": _boolean,
     "organizations": _string_list,
     "state": _state,
+    "properties": validate_values,
 }
 
 
@@ -162,9 +173,13 @@ def validate_fleet(devices, defaults=None, purge=False, purge_scope=None):
             errors.append(str(exc))
             continue
         spec["id"] = device_id
+        own_properties = spec["properties"]
         for field in DEFAULT_FIELDS:
             if spec[field] is None and base[field] is not None:
                 spec[field] = copy.copy(base[field])
+        if base["properties"] is not None:
+            # Per property name: an item sets some properties and keeps the defaults' others.
+            spec["properties"] = merge_values(base["properties"], own_properties)
         spec["state"] = spec["state"] or "present"
         specs.append(spec)
     if errors:
@@ -225,38 +240,83 @@ def read_current(client, specs, purge=False, purge_scope=None, concurrency=DEFAU
     return current, [d["id"] for d in in_scope]
 
 
+def read_properties_current(client, specs, current, concurrency=DEFAULT_CONCURRENCY):
+    """Property values of the listed devices that exist and set ``properties``: one GET each, since no listing shows
+    properties, concurrently under the shared rate limiter. Devices to create are not read (they have none yet), and
+    devices without ``properties`` cost nothing. Returns id -> properties body."""
+    wanted = [spec["id"] for spec in specs
+              if spec["state"] == "present" and spec.get("properties") and spec["id"] in current]
+    bodies = _run_pool(lambda device_id: client.get(properties_path(device_id), allow_404=True), wanted, concurrency)
+    return dict(zip(wanted, bodies))
+
+
 # ----------------------------------------------------------------------------------------- planning
 class Change:
-    """What one device needs: ``action`` is created/updated/deleted/unchanged (planned, past tense like results)."""
+    """What one device needs: ``action`` is created/updated/deleted/unchanged (planned, past tense like results).
 
-    __slots__ = ("id", "action", "spec", "current", "delta", "purge")
+    ``properties`` are the property values to write (those that differ), ``properties_before`` what the service
+    showed for them."""
 
-    def __init__(self, device_id, action, spec, current, delta=None, purge=False):
+    __slots__ = ("id", "action", "spec", "current", "delta", "purge", "properties", "properties_before")
+
+    def __init__(self, device_id, action, spec, current, delta=None, purge=False, properties=None,
+                 properties_before=None):
         self.id = device_id
         self.action = action
         self.spec = spec
         self.current = current
         self.delta = delta or {}
         self.purge = purge
+        self.properties = properties or {}
+        self.properties_before = properties_before or {}
 
     def __repr__(self):
         return "Change(%r, %r, %r)" % (self.id, self.action, self.delta)
 
 
-def plan_device(spec, current):
-    """The change one spec needs against ``current`` (None = the device does not exist)."""
+def plan_device(spec, current, properties_current=None):
+    """The change one spec needs against ``current`` (None = the device does not exist) and, when the spec sets
+    properties, against ``properties_current`` (the device's properties body)."""
     if spec["state"] == "absent":
         return Change(spec["id"], "deleted" if current is not None else "unchanged", spec, current)
     desired = desired_fields(spec)
+    wanted = spec.get("properties") or {}
     if current is None:
-        return Change(spec["id"], "created", spec, None, desired)
+        return Change(spec["id"], "created", spec, None, desired, properties=dict(wanted))
     delta = compare(desired, current)
-    return Change(spec["id"], "updated" if delta else "unchanged", spec, current, delta)
+    properties = property_delta(wanted, properties_current) if wanted else {}
+    return Change(spec["id"], "updated" if delta or properties else "unchanged", spec, current, delta,
+                  properties=properties, properties_before=before_values(properties, properties_current))
 
 
-def plan_fleet(specs, current, in_scope=None):
+def check_fleet_properties(client, changes):
+    """Refuse, before any write, property values the device templates can tell are wrong.
+
+    Only devices whose properties change are checked, with one template read per distinct template (cached).
+    Raises ValueError naming the first device and property, and how many more devices are wrong.
+    """
+    templates = {}
+    problems = []
+    for change in changes:
+        if not change.properties:
+            continue
+        template_id = change.spec.get("template") or (change.current or {}).get("template")
+        if not template_id:
+            continue
+        if template_id not in templates:
+            templates[template_id] = read_template(client, template_id)
+        problem = values_problem(templates[template_id], change.properties, change.id)
+        if problem:
+            problems.append(problem)
+    if problems:
+        more = " (and %d more devices with invalid properties)" % (len(problems) - 1) if len(problems) > 1 else ""
+        raise ValueError("%s%s; nothing was changed" % (problems[0], more))
+
+
+def plan_fleet(specs, current, in_scope=None, properties_current=None):
     """Changes for the listed devices (in their order), then purges: in scope, not listed, sorted by id."""
-    changes = [plan_device(spec, current.get(spec["id"])) for spec in specs]
+    properties_current = properties_current or {}
+    changes = [plan_device(spec, current.get(spec["id"]), properties_current.get(spec["id"])) for spec in specs]
     if in_scope is not None:
         listed = set(spec["id"] for spec in specs)
         for device_id in sorted(set(in_scope) - listed):
@@ -305,9 +365,14 @@ def apply_plan(client, changes, check_mode=False, concurrency=DEFAULT_CONCURRENC
             reason = stop["reason"]
         if reason is not None:
             return Outcome(change, "failed", "not sent: %s" % reason, None)
+        action = None
         try:
             action, _device, _diff = ensure_device(client, change.spec, check_mode=False, current=change.current,
                                                    current_known=True)
+            if change.properties:
+                write_values(client, properties_path(change.id), change.properties)
+                if action == "unchanged":
+                    action = "updated"
         except IoTCentralError as exc:
             line = error_line(exc)
             if exc.status in SYSTEMIC_STATUSES:
@@ -315,6 +380,9 @@ def apply_plan(client, changes, check_mode=False, concurrency=DEFAULT_CONCURRENC
                     if stop["reason"] is None:
                         stop["reason"] = "the write of %s failed with %s, so every other write would too" % (
                             change.id, "HTTP %s" % exc.status if exc.status else "no response")
+            if action is not None and action != "unchanged":
+                # The device write landed; only its properties failed.
+                line = "the device was %s, but its properties were not set: %s" % (action, line)
             return Outcome(change, "failed", line, exc.status)
         return Outcome(change, action)
 
@@ -338,13 +406,18 @@ def _line(device_id, fields, note=""):
 def _diff_lines(change):
     """(before line, after line) for one change; None where the device is absent on that side."""
     if change.action == "created":
-        return None, _line(change.id, change.delta)
+        return None, _line(change.id, dict(change.delta, **_properties_field(change.properties)))
     if change.action == "deleted":
         current = change.current or {}
         shown = dict((key, current[key]) for key in ("displayName", "template") if current.get(key) is not None)
         return _line(change.id, shown, " (not listed, in purge_scope)" if change.purge else ""), None
     before = dict((key, change.current.get(key)) for key in change.delta)
-    return _line(change.id, before), _line(change.id, change.delta)
+    before.update(_properties_field(change.properties_before))
+    return _line(change.id, before), _line(change.id, dict(change.delta, **_properties_field(change.properties)))
+
+
+def _properties_field(values):
+    return {"properties": values} if values else {}
 
 
 def fleet_diff(changes, counts):
@@ -421,7 +494,8 @@ def _as_done(outcome):
     change = outcome.change
     if outcome.action == change.action:
         return change
-    return Change(change.id, outcome.action, change.spec, change.current, change.delta, change.purge)
+    return Change(change.id, outcome.action, change.spec, change.current, change.delta, change.purge,
+                  change.properties, change.properties_before)
 
 
 # ----------------------------------------------------------------------------------------- the whole run
@@ -437,8 +511,10 @@ def converge_fleet(client, params, check_mode=False, diff_mode=False):
 
     start = dict(client.stats)
     current, in_scope = read_current(client, specs, purge, params.get("purge_scope"), concurrency)
+    properties_current = read_properties_current(client, specs, current, concurrency)
+    changes = plan_fleet(specs, current, in_scope if purge else None, properties_current)
+    check_fleet_properties(client, changes)
     after_read = dict(client.stats)
-    changes = plan_fleet(specs, current, in_scope if purge else None)
     outcomes = apply_plan(client, changes, check_mode=check_mode, concurrency=concurrency)
     end = dict(client.stats)
     requests = {

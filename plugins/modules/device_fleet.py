@@ -19,6 +19,12 @@ description:
     (O(rate_limit) requests per second). Each device is handled like M(fleetops.iotcentral.device) handles it
     (C(PUT) to create, C(PATCH) of the differing fields guarded by the etag to update, C(DELETE)).
   - A second run with the same settings sends no write, only the listing requests, and reports no change.
+  - Items may set writable property values (C(properties), also in O(defaults)), compared and written like
+    M(fleetops.iotcentral.device_properties) does at the device's root. No listing shows properties, so each listed
+    device that exists and sets C(properties) costs one C(GET) of its properties (concurrent, under the same rate
+    limiter); devices to create, and devices without C(properties), cost none. Before any write, the values that
+    would change are checked against the device templates (one template read per template); a wrong value fails
+    the task naming the device and property, and nothing is changed.
   - A device that fails does not stop the others. The task then fails at the end, after every other device was
     handled, with one line per failed device in C(msg). An error that is not about one device (network,
     credential, role, throttling that outlasted the retries) stops the writes not sent yet, since each would fail
@@ -80,6 +86,14 @@ options:
           - When neither the item nor O(defaults) sets it, V(present).
         type: str
         choices: [present, absent]
+      properties:
+        description:
+          - Writable property values of the device's root interface, for example C(targetTemperature) set to C(21); a
+            component's values as a nested mapping under the component's name.
+          - Merged per property name over O(defaults.properties).
+          - A value counts as set when it equals the desired value the service shows (pending or acknowledged), else
+            the reported value; only differing values are sent, one C(PATCH) per device.
+        type: dict
   defaults:
     description:
       - Fields applied to every item of O(devices) that does not set them. Same fields as the items, except C(id).
@@ -111,6 +125,10 @@ options:
           - V(present) or V(absent).
         type: str
         choices: [present, absent]
+      properties:
+        description:
+          - Writable property values for every device; an item's C(properties) override them per name.
+        type: dict
   purge:
     description:
       - Also delete the devices found in O(purge_scope) that are not in O(devices).
@@ -190,6 +208,16 @@ EXAMPLES = r"""
   async: 600
   poll: 0
   register: fleet_job
+
+- name: One setting for the whole fleet, another for one device
+  fleetops.iotcentral.device_fleet:
+    defaults:
+      template: "dtmi:contoso:Thermostat;1"
+      properties: {targetTemperature: 21}
+    devices:
+      - id: checkout-thermostat
+      - id: storage-thermostat
+        properties: {targetTemperature: 16}
 
 - name: Preview the changes without making them
   fleetops.iotcentral.device_fleet:
@@ -288,7 +316,7 @@ requests:
   type: dict
   contains:
     reads:
-      description: Requests sent to read the current state.
+      description: Requests sent to read the current state (listings, property reads, template reads).
       type: int
       sample: 10
     writes:

@@ -96,6 +96,8 @@ class Emulator:
         # Hooks resources add to run after startup (seeding) and on /__emulator__/reset.
         self.startup_hooks = []
         self.reset_hooks = []
+        # Called with a device id after the device is deleted (its properties, commands, ... go with it).
+        self.device_delete_hooks = []
         self.spec = self._load_spec()
         register_all(self)
         if config.state_file and os.path.exists(config.state_file):

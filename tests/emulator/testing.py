@@ -23,6 +23,9 @@ TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STABLE = defaults.STABLE_VERSION
 PREVIEW = defaults.PREVIEW_VERSION
 API_VERSIONS = defaults.API_VERSIONS
+# Extra templates for tests of modules and components (--templates-file): an IoT Edge gateway whose module has
+# writable properties, a component and commands.
+EDGE_TEMPLATES_FILE = os.path.join(TESTS_DIR, "integration", "files", "edge_templates.json")
 
 
 def admin_token_headers():

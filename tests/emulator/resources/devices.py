@@ -205,6 +205,8 @@ def register(emulator):
         device = get_existing(ctx)
         _check_expand(ctx)
         devices.delete(device["id"])
+        for hook in emulator.device_delete_hooks:
+            hook(device["id"])
         return no_content()
 
     def apply_manifest(ctx):

@@ -29,3 +29,14 @@ def client_for(fresh_emulator):  # pylint: disable=redefined-outer-name
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture(scope="module")
+def edge_emulator():
+    """An emulator (rate limit off) that also has the test IoT Edge gateway template with module capabilities."""
+    from emulator.server import start_emulator  # pylint: disable=import-outside-toplevel
+    from emulator.testing import EDGE_TEMPLATES_FILE  # pylint: disable=import-outside-toplevel
+
+    handle = start_emulator(port=0, rate_limit=0, templates_file=EDGE_TEMPLATES_FILE)
+    yield handle
+    handle.stop()

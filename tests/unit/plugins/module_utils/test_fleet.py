@@ -121,7 +121,8 @@ def test_defaults_fill_only_what_an_item_leaves_unset():
         defaults={"template": THERMOSTAT, "enabled": False, "organizations": ["seattle"]},
     )
     assert specs[0] == {"id": "a", "display_name": None, "template": THERMOSTAT, "simulated": None,
-                        "enabled": False, "organizations": ["seattle"], "state": "present"}
+                        "enabled": False, "organizations": ["seattle"], "state": "present",
+                        "properties": None}
     # An item's own value wins; null in an item means "not set", so the default applies.
     assert specs[1]["template"] == CONTROLLER and specs[1]["enabled"] is False
     assert specs[2]["state"] == "absent"

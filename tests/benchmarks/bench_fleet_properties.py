@@ -1,0 +1,62 @@
+"""device_fleet with writable properties, 1,000 devices, against an emulator enforcing 20 requests/second.
+
+No listing of the API shows property values, so reading them is one GET per device: what does that cost?
+
+P1. set one writable property on 1,000 existing thermostats (seeded), through ``defaults.properties``;
+P2. the same playbook again after the devices acknowledged (the test-only bulk acknowledge endpoint);
+P3. the same playbook while the devices have not acknowledged a change yet (compared with the pending desired value);
+P4. one device in ten gets another value: 100 PATCHes;
+P0. for comparison, the same 1,000 devices without ``properties`` (the listing only).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _harness import HEADER, TEMPLATE, Emulator, Playbook, check_violations, fleet, machine, result_of, row  # noqa: E402
+
+SIZE = 1000
+
+
+def measure(emulator, playbook, label, variables):
+    emulator.reset_stats()
+    wall, out = playbook.run("fleet.yml", variables)
+    result = result_of(out)
+    stats = emulator.stats()
+    row(label, wall, stats, result["counts"]["failed"])
+    check_violations(stats)
+    print("   module: %s; writes seen by the emulator: %d" % (result, stats["writes"]))
+    return result
+
+
+def main():
+    print("== bench_fleet_properties: device_fleet properties on %d devices (emulator at 20 requests/second)" % SIZE)
+    print("machine: " + machine())
+    emulator = Emulator(rate_limit=20)
+    try:
+        playbook = Playbook(emulator)
+        print(HEADER)
+        emulator.reset()
+        emulator.seed(SIZE, prefix="dev", template=TEMPLATE)
+        devices = fleet(SIZE, prefix="dev")
+        plain = {"fleet_devices": devices, "fleet_defaults": {"template": TEMPLATE}}
+        measure(emulator, playbook, "P0. %d devices, no properties" % SIZE, plain)
+        variables = {"fleet_devices": devices,
+                     "fleet_defaults": {"template": TEMPLATE, "properties": {"targetTemperature": 21}}}
+        measure(emulator, playbook, "P1. set a property on %d devices" % SIZE, variables)
+        emulator.session.post(emulator.base_url + "/__emulator__/properties/acknowledge", timeout=60).raise_for_status()
+        measure(emulator, playbook, "P2. again, acknowledged (idempotent)", variables)
+        changed = [dict(spec, properties={"targetTemperature": 18}) if number % 10 == 0 else spec
+                   for number, spec in enumerate(devices, 1)]
+        variables_changed = dict(variables, fleet_devices=changed)
+        measure(emulator, playbook, "P3. 10% get another value", variables_changed)
+        measure(emulator, playbook, "P4. again, not acknowledged (idempotent)", variables_changed)
+    finally:
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    main()
