@@ -15,6 +15,7 @@ import re
 
 from ansible.module_utils.common.yaml import HAS_YAML, yaml_dump
 
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.capabilities import read_template, template_model
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.certificates import ENTRIES, get_certificate_entry, thumbprint_of
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import MAX_PAGE_SIZE
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devicegroups import list_device_groups
@@ -25,8 +26,10 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.enrollmentgrou
     list_enrollment_groups,
 )
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.manifests import list_manifests, strip_nulls
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties import is_component, properties_path, shown_value
 
 VARIABLE_PREFIX = "iotcentral_app_"
+DEFAULT_CONCURRENCY = 8
 # The role's dependency order; the file follows it so that reading it top-down reads like applying it.
 SECTIONS = ("device_groups", "enrollment_groups", "deployment_manifests", "devices")
 DEVICE_GROUP_FIELDS = (("displayName", "display_name"), ("description", "description"), ("filter", "filter"),
@@ -155,10 +158,64 @@ def export_deployment_manifests(client):
     return items
 
 
-def export_devices(client):
+def writable_names(template):
+    """What a template lets a device be told: ``{property: None, component: {property, ...}}`` (root and components)."""
+    if not template:
+        return {}
+    model = template_model(template)
+    names = dict((name, None) for name in model.writable())
+    for component, inner in model.components().items():
+        if inner.writable():
+            names[component] = set(inner.writable())
+    return names
+
+
+def _shown_values(body, names):
+    values = {}
+    for name in sorted(names):
+        known, value = shown_value(body, name)
+        if known and value is not None:
+            values[name] = value
+    return values
+
+
+def property_values(body, names):
+    """The writable property values a properties body shows (desired when pending, else reported), by name."""
+    values = _shown_values(body, [name for name, inner in names.items() if inner is None])
+    for component in sorted(name for name, inner in names.items() if inner is not None):
+        inner_body = (body or {}).get(component)
+        if is_component(inner_body):
+            inner_values = _shown_values(inner_body, names[component])
+            if inner_values:
+                values[component] = inner_values
+    return values
+
+
+def _run_pool(function, items, concurrency):
+    if concurrency <= 1 or len(items) <= 1:
+        return [function(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor  # pylint: disable=import-outside-toplevel
+
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(items))) as pool:
+        return list(pool.map(function, items))
+
+
+def export_devices(client, concurrency=DEFAULT_CONCURRENCY):
+    """Devices from the listing (pages of 100) and, for those whose template has writable properties, their values:
+    one read per such device (no listing shows properties), ``concurrency`` at a time under the shared rate limiter."""
+    devices = sorted(list_devices(client, page_size=MAX_PAGE_SIZE), key=lambda device: device["id"])
+    writable = {}
+    for template_id in sorted(set(device["template"] for device in devices if device.get("template"))):
+        writable[template_id] = writable_names(read_template(client, template_id))
+    readable = [device for device in devices if writable.get(device.get("template"))]
+    bodies = _run_pool(lambda device: client.get(properties_path(device["id"]), allow_404=True), readable, concurrency)
+    values = dict((device["id"], property_values(body, writable[device["template"]])) for device, body in zip(readable, bodies))
     items = []
-    for device in sorted(list_devices(client, page_size=MAX_PAGE_SIZE), key=lambda device: device["id"]):
-        items.append(Item(dict({"id": device["id"]}, **_copy_fields(device, DEVICE_FIELDS)), flow=True))
+    for device in devices:
+        item = dict({"id": device["id"]}, **_copy_fields(device, DEVICE_FIELDS))
+        if values.get(device["id"]):
+            item["properties"] = values[device["id"]]
+        items.append(Item(item, flow=True))
     return items
 
 
@@ -166,13 +223,16 @@ EXPORTERS = {
     "device_groups": export_device_groups,
     "enrollment_groups": export_enrollment_groups,
     "deployment_manifests": export_deployment_manifests,
-    "devices": export_devices,
 }
 
 
-def read_application(client, sections):
+def read_application(client, sections, concurrency=DEFAULT_CONCURRENCY):
     """{section: [Item, ...]} for the asked sections, in the role's order."""
-    return dict((section, EXPORTERS[section](client)) for section in SECTIONS if section in sections)
+    application = {}
+    for section in SECTIONS:
+        if section in sections:
+            application[section] = export_devices(client, concurrency) if section == "devices" else EXPORTERS[section](client)
+    return application
 
 
 # --------------------------------------------------------------------------------------------- rendering

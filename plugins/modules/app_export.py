@@ -25,7 +25,12 @@ description:
     enrollment group, which the service keeps) is only named in a comment.
   - The service never returns an uploaded certificate, only its thumbprint. The file records the thumbprint, and the
     role checks it; to upload the certificate to another application, add C(certificate_path) to its entry.
-  - Reads only, at most O(rate_limit) requests per second; devices are read with listing calls (pages of 100).
+  - Devices are exported with their writable property values (the desired value while the device has not
+    acknowledged it, else the reported one), at the root and in components, as the C(properties) of
+    M(fleetops.iotcentral.device_fleet).
+  - Reads only, at most O(rate_limit) requests per second. Devices are read with listing calls (pages of 100), each
+    template once, and the properties of each device whose template has writable properties with one read per
+    device (no listing shows properties), O(concurrency) at a time.
 author:
   - fleetops engineering (@fleetops)
 extends_documentation_fragment:
@@ -65,6 +70,11 @@ options:
       - Permissions of the written files, like the C(mode) of M(ansible.builtin.copy). By default C(0644) for a new
         file, and an existing file keeps its own.
     type: raw
+  concurrency:
+    description:
+      - How many property reads are in flight at once (1 to 64); the request rate stays bounded by O(rate_limit).
+    type: int
+    default: 8
   rate_limit:
     description:
       - Requests per second the export may send (the service allows 20 per application, shared by every client).
@@ -72,8 +82,8 @@ options:
     type: float
     default: 20
 notes:
-  - Devices are exported with their template, display name, simulated and enabled state, and organizations; IoT Edge
-    settings and assigned deployment manifests are not exported.
+  - Devices are exported with their template, display name, simulated and enabled state, organizations and writable
+    property values; IoT Edge settings, IoT Edge module properties and assigned deployment manifests are not exported.
 seealso:
   - module: fleetops.iotcentral.device_fleet
   - module: fleetops.iotcentral.device_group_info
@@ -180,9 +190,11 @@ def export(wrapper):
     sections = [section for section in SECTIONS if section in params["sections"]]
     if params["rate_limit"] < 0:
         raise ValueError("rate_limit must be 0 (no client-side limit) or a positive number of requests per second")
-    client = wrapper.client_for(rate_limit=params["rate_limit"])
+    if not 1 <= params["concurrency"] <= 64:
+        raise ValueError("concurrency must be between 1 and 64, got %s" % params["concurrency"])
+    client = wrapper.client_for(rate_limit=params["rate_limit"], pool_size=params["concurrency"])
     start = dict(client.stats)
-    application = read_application(client, sections)
+    application = read_application(client, sections, concurrency=params["concurrency"])
     texts = render(application, per_section=params["per_section"])
 
     changed = False
@@ -226,6 +238,7 @@ def main():
             per_section=dict(type="bool", default=False),
             sections=dict(type="list", elements="str", choices=list(SECTIONS), default=list(SECTIONS)),
             mode=dict(type="raw"),
+            concurrency=dict(type="int", default=8),
             rate_limit=dict(type="float", default=20.0),
         ),
     )
