@@ -37,7 +37,9 @@ DEVICE_GROUP_FIELDS = (("displayName", "display_name"), ("description", "descrip
 ENROLLMENT_GROUP_FIELDS = (("displayName", "display_name"), ("enabled", "enabled"), ("type", "type"))
 DEVICE_FIELDS = (("displayName", "display_name"), ("template", "template"), ("simulated", "simulated"),
                  ("enabled", "enabled"), ("organizations", "organizations"))
-SECRET_MEMBER = re.compile(r"password|secret|token|(^|_)key$|sharedaccesskey|connectionstring", re.IGNORECASE)
+# Members whose string value is a credential: passwords, secrets, tokens, keys (primaryKey, sharedAccessKey),
+# connection strings.
+SECRET_MEMBER = re.compile(r"password|secret|token|key$|connectionstring", re.IGNORECASE)
 HEADER = """\
 # The IoT Central application as the variables of the role fleetops.iotcentral.app
 # (written by fleetops.iotcentral.app_export; review changes with the role in check mode before applying).
