@@ -129,7 +129,7 @@ notes:
   - >-
     Host variables (with the default prefix): C(iotc_id), C(iotc_display_name), C(iotc_template) (null without a
     template), C(iotc_enabled), C(iotc_provisioned), C(iotc_simulated), C(iotc_organizations) (list),
-    C(iotc_status) (one of C(waiting_for_approval), C(registered), C(provisioned), C(blocked)), C(iotc_type)
+    C(iotc_status) (C(blocked) for every disabled device, as the az CLI says; else C(provisioned) or C(registered)), C(iotc_type)
     (C([iotEdge]) for IoT Edge devices; preview API only) and, with O(device_group_groups), C(iotc_device_groups).
   - >-
     With O(cache=true) the devices and device group memberships read from the service are cached, never a credential.
@@ -168,7 +168,7 @@ hostnames:
 exclude:
   - iotc_simulated
 groups:
-  needs_approval: iotc_status == 'waiting_for_approval'
+  not_provisioned: iotc_status == 'registered'
 
 ---
 # groups.iotcentral.yml: only two device groups, every device group as an Ansible group, cached for an hour.

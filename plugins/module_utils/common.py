@@ -147,6 +147,13 @@ def validate_id(value, pattern, what, rule, field="id"):
     return value
 
 
+def listed(items, shown=10):
+    """``a, b, c`` for a message: at most ``shown`` items, then how many more."""
+    items = list(items)
+    more = " and %d more" % (len(items) - shown) if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
+
+
 def differences(desired, current, list_as_set=()):
     """Fields of ``desired`` (None means "not asked for") whose value differs from ``current``.
 
@@ -208,14 +215,15 @@ def guarded_patch(client, path, delta, current, compare, what, content_type="app
 
 def converge_resource(client, path, resource_id, state, current, desired, compare, create_body, diff_keys, what,
                       check_mode=False, api_version=None, content_type="application/json", recompare=None,
-                      planned_view=None):
+                      planned_view=None, planned_create=None):
     """The skeleton every state-based resource shares: delete, create with PUT, or PATCH only what differs.
 
     ``current`` is the resource as read (None when it does not exist), ``desired`` the fields the user asked
     for (None = not asked), compared with ``compare(desired, current)``. ``create_body()`` builds the PUT body
     when the resource must be created (it may refuse with ValueError before anything is written).
     ``recompare(delta, fresh)`` rebuilds the delta after a 412 (default: ``compare``), ``planned_view(after)``
-    adjusts what check mode shows. Returns ``(action, resource, diff)``.
+    adjusts what check mode shows for an update, ``planned_create(body)`` for a create (default: the body plus the
+    id). Returns ``(action, resource, diff)``.
     """
     if state == "absent":
         if current is None:
@@ -227,7 +235,7 @@ def converge_resource(client, path, resource_id, state, current, desired, compar
     if current is None:
         body = create_body()
         if check_mode:
-            after = dict(body, id=resource_id)
+            after = planned_create(body) if planned_create else dict(body, id=resource_id)
             return "created", after, diff_view(None, after, diff_keys)
         created = client.put(path, body, api_version=api_version)
         return "created", created, diff_view(None, created, diff_keys)

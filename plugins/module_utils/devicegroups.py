@@ -12,7 +12,7 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import 
     IoTCentralClient,
 )
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import converge_resource, differences, validate_id
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import with_status
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import check_organizations, with_status
 
 # The spec's DeviceGroupId: pattern ^[a-zA-Z0-9_-]*$, maxLength 255 (an empty id cannot name a resource).
 GROUP_ID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,255}$")
@@ -24,6 +24,21 @@ GROUP_FIELDS = (
     ("organizations", "organizations"),
 )
 DIFF_KEYS = ("id", "displayName", "description", "filter", "organizations")
+# The device properties a device group query can name ($-prefixed, case-insensitive); capability references
+# (without "$") are left to the service.
+QUERY_FIELDS = ("$id", "$displayName", "$template", "$provisioned", "$simulated", "$enabled", "$organizations")
+_QUERY_TOKEN = re.compile(r"""'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|(\$[A-Za-z_][A-Za-z0-9_]*)""")
+
+
+def check_group_query(query, field="filter"):
+    """Refuse, before any write, a query that names a ``$`` field the query language does not have."""
+    known = dict((name.lower(), name) for name in QUERY_FIELDS)
+    for match in _QUERY_TOKEN.finditer(query or ""):
+        name = match.group(1)
+        if name is not None and name.lower() not in known:
+            raise ValueError("%s: the device query names %s, which is not a field of the query language (at position "
+                             "%d); use one of %s" % (field, name[:50], match.start(1), ", ".join(QUERY_FIELDS)))
+    return query
 
 
 def validate_group_id(group_id, field="id"):
@@ -35,6 +50,8 @@ def group_path(group_id, *rest):
 
 
 def desired_group_fields(spec):
+    check_organizations(spec.get("organizations"))
+    check_group_query(spec.get("filter"))
     body = {}
     for option, field in GROUP_FIELDS:
         value = spec.get(option)

@@ -26,7 +26,9 @@ DIFF_KEYS = ("id", "displayName", "template", "simulated", "enabled", "organizat
 EDGE_TYPE = "iotEdge"
 EDGE_FEATURE = "Managing IoT Edge devices (edge, deployment_manifest)"
 
-DEVICE_STATUSES = ("waiting_for_approval", "registered", "provisioned", "blocked")
+# "waiting_for_approval" is the UI's word for a device that is not approved yet; the API has no field for
+# approval, so no device gets it from the API (see device_status). It stays a known word for inventories' groups.
+DEVICE_STATUSES = ("registered", "provisioned", "blocked")
 
 
 def validate_device_id(device_id, field="id"):
@@ -39,16 +41,15 @@ def device_path(device_id, *rest):
 
 
 def device_status(device):
-    """The status IoT Central's UI shows, from the how-to's table of ``enabled`` and ``provisioned``.
+    """The status of a device from ``enabled`` and ``provisioned``: every disabled device is ``blocked``.
 
-    The API cannot tell a blocked device that never provisioned from one waiting for approval (both
-    are enabled=false, provisioned=false); the how-to's table gives that pair to "waiting for approval".
+    The API's fields cannot tell a device blocked before it provisioned from one waiting for approval (both are
+    enabled=false, provisioned=false). Calling every disabled device blocked is what the az CLI does, and it never
+    surprises: disabling a device with the device module always shows ``blocked``.
     """
-    enabled = bool(device.get("enabled"))
-    provisioned = bool(device.get("provisioned"))
-    if enabled:
-        return "provisioned" if provisioned else "registered"
-    return "blocked" if provisioned else "waiting_for_approval"
+    if not device.get("enabled"):
+        return "blocked"
+    return "provisioned" if device.get("provisioned") else "registered"
 
 
 def with_status(device):
@@ -64,8 +65,54 @@ def with_status(device):
     return result
 
 
+def check_organizations(organizations, field="organizations"):
+    """Refuse more than one organization before any write: a device (or device group) belongs to at most one."""
+    if organizations is not None and len(organizations) > 1:
+        raise ValueError("%s: IoT Central allows at most one organization, got %d (%s); give one id"
+                         % (field, len(organizations), ", ".join(str(o)[:48] for o in organizations[:5])))
+    return organizations
+
+
+def template_path(template_id):
+    return IoTCentralClient.path("deviceTemplates", template_id)
+
+
+class TemplateCheck:
+    """Refuses a device template id the application does not have, before any write.
+
+    One GET per distinct template id, remembered (so a fleet of 10,000 thermostats costs one read), and only for
+    templates that would be written: an unchanged device costs nothing.
+    """
+
+    def __init__(self, client, api_version=None):
+        self.client = client
+        self.api_version = api_version
+        self.known = {}
+
+    def exists(self, template_id):
+        if template_id not in self.known:
+            found = self.client.get(template_path(template_id), api_version=self.api_version, allow_404=True)
+            self.known[template_id] = found is not None
+        return self.known[template_id]
+
+    def require(self, template_id, field="template"):
+        if template_id is not None and not self.exists(template_id):
+            raise ValueError("%s: device template %r does not exist in this application; publish it first (see "
+                             "fleetops.iotcentral.device_template) or fix the id" % (field, template_id[:200]))
+
+
+def planned_device(device_id, body):
+    """A device as the service would create it from ``body``: what check mode shows for a create."""
+    planned = {"id": device_id, "displayName": device_id, "enabled": True, "simulated": False, "provisioned": False}
+    planned.update(body)
+    if not planned.get("organizations"):
+        planned.pop("organizations", None)
+    return planned
+
+
 def desired_fields(spec):
     """API body fields from module-style options; options left unset (None) are not asked for."""
+    check_organizations(spec.get("organizations"))
     body = {}
     for option, field in DEVICE_FIELDS:
         value = spec.get(option)
@@ -95,20 +142,26 @@ def get_device(client, device_id, api_version=None):
     return client.get(device_path(device_id), api_version=api_version, allow_404=True)
 
 
-def ensure_device(client, spec, check_mode=False, current=None, current_known=False):
+def ensure_device(client, spec, check_mode=False, current=None, current_known=False, check_template=True):
     """Converge one device. ``spec`` uses module option names plus ``id`` and ``state``.
 
     Returns ``(action, device, diff)`` with action one of created/updated/deleted/unchanged.
-    ``current``/``current_known`` let a bulk caller pass a device it already listed (saves a GET).
+    ``current``/``current_known`` let a bulk caller pass a device it already listed (saves a GET), and
+    ``check_template=False`` one that already checked the templates it writes.
     """
     device_id = validate_device_id(spec["id"])
     version = device_api_version(client, spec)
+    state = spec.get("state") or "present"
+    desired = desired_fields(spec) if state == "present" else {}
     if not current_known:
         current = get_device(client, device_id, api_version=version)
-    desired = desired_fields(spec)
-    return converge_resource(client, device_path(device_id), device_id, spec.get("state") or "present", current,
+    template = desired.get("template")
+    if check_template and template is not None and (current is None or current.get("template") != template):
+        TemplateCheck(client, api_version=version).require(template)
+    return converge_resource(client, device_path(device_id), device_id, state, current,
                              desired, compare, lambda: desired, DIFF_KEYS, "Device %s" % device_id,
-                             check_mode=check_mode, api_version=version)
+                             check_mode=check_mode, api_version=version,
+                             planned_create=lambda body: planned_device(device_id, body))
 
 
 def list_devices(client, filter=None, order_by=None, limit=None, page_size=None):  # pylint: disable=redefined-builtin

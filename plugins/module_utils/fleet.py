@@ -20,6 +20,7 @@ import threading
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import MAX_PAGE_SIZE, IoTCentralError
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import (
     DEVICE_ID_PATTERN,
+    TemplateCheck,
     compare,
     desired_fields,
     ensure_device,
@@ -90,6 +91,13 @@ def _string_list(value):
     return list(value)
 
 
+def _organizations(value):
+    value = _string_list(value)
+    if len(value) > 1:
+        raise ValueError("must hold at most one organization id (IoT Central puts a device in one), got %d" % len(value))
+    return value
+
+
 def _state(value):
     if value not in STATES:
         raise ValueError("must be one of %s, got %r" % (", ".join(STATES), value))
@@ -101,7 +109,7 @@ CHECKS = {
     "template": _text,
     "simulated": _boolean,
     "enabled": _boolean,
-    "organizations": _string_list,
+    "organizations": _organizations,
     "state": _state,
     "properties": validate_values,
 }
@@ -325,6 +333,18 @@ def plan_fleet(specs, current, in_scope=None, properties_current=None):
     return changes
 
 
+def check_templates(client, changes):
+    """Refuse, before any write, a template id the application does not have: one cached read per distinct
+    template that a create or update would write (an unchanged fleet costs no read)."""
+    templates = TemplateCheck(client)
+    for change in changes:
+        template = change.delta.get("template") if change.action in ("created", "updated") else None
+        if template is not None and not templates.exists(template):
+            naming = sum(1 for other in changes if other.delta.get("template") == template)
+            raise ValueError("device '%s': template %r does not exist in this application (%d listed device(s) name "
+                             "it); publish it first or fix the id; nothing was changed" % (change.id, template[:200], naming))
+
+
 # ----------------------------------------------------------------------------------------- applying
 def error_line(error):
     """One line for an error, without the method and path (the device id already says which device)."""
@@ -368,7 +388,7 @@ def apply_plan(client, changes, check_mode=False, concurrency=DEFAULT_CONCURRENC
         action = None
         try:
             action, _device, _diff = ensure_device(client, change.spec, check_mode=False, current=change.current,
-                                                   current_known=True)
+                                                   current_known=True, check_template=False)
             if change.properties:
                 write_values(client, properties_path(change.id), change.properties)
                 if action == "unchanged":
@@ -513,6 +533,7 @@ def converge_fleet(client, params, check_mode=False, diff_mode=False):
     current, in_scope = read_current(client, specs, purge, params.get("purge_scope"), concurrency)
     properties_current = read_properties_current(client, specs, current, concurrency)
     changes = plan_fleet(specs, current, in_scope if purge else None, properties_current)
+    check_templates(client, changes)
     check_fleet_properties(client, changes)
     after_read = dict(client.stats)
     outcomes = apply_plan(client, changes, check_mode=check_mode, concurrency=concurrency)

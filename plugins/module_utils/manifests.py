@@ -88,19 +88,20 @@ def strip_nulls(value):
     return value
 
 
-def merge_patch_for(current, desired):
+def merge_patch_for(current, desired, keep=frozenset()):
     """A JSON merge patch (RFC 7396) turning ``current`` into ``desired``.
 
-    It carries all of ``desired`` plus a null for every member ``current`` has and ``desired`` lacks, so it
-    gives ``desired`` whether the service merges the patch into the manifest or replaces ``data`` with it.
+    It carries all of ``desired`` plus a null for every member ``current`` has and ``desired`` lacks (except the
+    member names in ``keep``, which the service owns), so it gives ``desired`` whether the service merges the
+    patch into the resource or replaces the field with it.
     """
     if not isinstance(current, dict) or not isinstance(desired, dict):
         return desired
     patch = {}
     for key, value in desired.items():
-        patch[key] = merge_patch_for(current.get(key), value) if isinstance(value, dict) else value
+        patch[key] = merge_patch_for(current.get(key), value, keep) if isinstance(value, dict) else value
     for key in current:
-        if key not in desired:
+        if key not in desired and key not in keep:
             patch[key] = None
     return patch
 
@@ -180,7 +181,18 @@ def manifest_assigned(device, manifest):
         return False
     if "data" in assigned:
         return same_data(assigned.get("data"), manifest.get("data"))
+    if assigned.get("id") is None:
+        # The service may show an assigned manifest by its name only.
+        return assigned.get("displayName") is not None and assigned.get("displayName") == manifest.get("displayName")
     return assigned.get("id") == manifest.get("id")
+
+
+def with_manifest_id(device, manifest_id):
+    """``device`` with the id of the manifest it runs kept, when the service shows that manifest without its id."""
+    assigned = (device or {}).get("deploymentManifest")
+    if isinstance(assigned, dict) and assigned.get("id") is None:
+        return dict(device, deploymentManifest=dict(assigned, id=manifest_id))
+    return device
 
 
 def apply_body(manifest):
@@ -237,6 +249,7 @@ def ensure_edge_device(client, spec, check_mode=False):
             device = get_device(client, device_id, api_version=version) or device
         if action == "unchanged":
             action = "updated"
+    device = with_manifest_id(device, manifest_id)
     if current is not None:
         diff["before"]["deploymentManifest"] = before_id
     diff["after"]["deploymentManifest"] = _assigned_id(device) or manifest_id

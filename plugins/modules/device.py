@@ -37,7 +37,8 @@ options:
   template:
     description:
       - Id of the device template the device uses, for example C(dtmi:contoso:Thermostat;1).
-      - The template must be published in the application; the service refuses unknown templates.
+      - The template must be published in the application. When it would be set, it is read once before any write,
+        and an unknown template fails the task, naming it.
     type: str
   simulated:
     description:
@@ -49,7 +50,8 @@ options:
     type: bool
   organizations:
     description:
-      - Ids of the organizations the device belongs to (IoT Central supports one today). Order is not significant.
+      - Ids of the organizations the device belongs to. IoT Central allows at most one; more is refused before any
+        call. The organization must exist (see M(fleetops.iotcentral.organization)).
     type: list
     elements: str
   edge:
@@ -166,9 +168,12 @@ device:
       sample: {"id": "envsensorv1", "displayName": "Environmental sensor", "data": {"modulesContent": {}}}
     status:
       description:
-        - Status as IoT Central's UI shows it, computed from C(enabled) and C(provisioned).
+        - Status computed from C(enabled) and C(provisioned), as the az CLI computes it.
+        - C(blocked) for every disabled device. The API cannot tell a device blocked before it provisioned from one
+          waiting for approval, so the UI's C(waiting for approval) is never returned.
+        - C(provisioned) for an enabled device that has provisioned, else C(registered).
       type: str
-      choices: [waiting_for_approval, registered, provisioned, blocked]
+      choices: [registered, provisioned, blocked]
       sample: registered
 action:
   description: What the task did.

@@ -64,7 +64,8 @@ options:
       template:
         description:
           - Id of the device template the device uses, for example C(dtmi:contoso:Thermostat;1).
-          - The template must be published in the application; the service refuses unknown templates.
+          - The template must be published in the application. Before any write, each distinct template that a
+            create or update would set is read once; an unknown one fails the task, naming the device.
         type: str
       simulated:
         description:
@@ -76,8 +77,8 @@ options:
         type: bool
       organizations:
         description:
-          - Ids of the organizations the device belongs to (IoT Central supports one today). Order is not
-            significant; V([]) removes the device from its organization.
+          - Ids of the organizations the device belongs to; V([]) removes the device from its organization.
+            IoT Central allows at most one; more is refused before any call, naming the item.
         type: list
         elements: str
       state:

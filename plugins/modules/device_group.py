@@ -42,11 +42,14 @@ options:
       - IoT Central query that selects the devices of the group, for example
         C(SELECT * FROM devices WHERE $template = "dtmi:contoso:Thermostat;1" AND $provisioned = true).
       - Required to create a group. Compared as text, exactly as given.
+      - A C($) field the query language does not have (its fields are C($id), C($displayName), C($template),
+        C($provisioned), C($simulated), C($enabled) and C($organizations)) is refused before any call, naming it.
       - See U(https://aka.ms/iotcquery) for the query language.
     type: str
   organizations:
     description:
-      - Ids of the organizations the group belongs to (IoT Central supports one today). Order is not significant.
+      - Ids of the organizations the group belongs to. IoT Central allows at most one; more is refused before any
+        call. The organization must exist (see M(fleetops.iotcentral.organization)).
       - Only used when the application has an organization hierarchy.
     type: list
     elements: str

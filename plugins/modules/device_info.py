@@ -60,9 +60,9 @@ EXAMPLES = r"""
     limit: 50
   register: thermostats
 
-- name: Show the ids of the devices waiting for approval
+- name: Show the ids of the enabled devices that have not provisioned yet
   ansible.builtin.debug:
-    msg: "{{ thermostats.devices | selectattr('status', 'eq', 'waiting_for_approval') | map(attribute='id') }}"
+    msg: "{{ thermostats.devices | selectattr('status', 'eq', 'registered') | map(attribute='id') }}"
 """
 
 RETURN = r"""
@@ -106,9 +106,13 @@ devices:
       type: str
       sample: eyJoZWFkZXIiOiJcIjI0MDBlMDdjLTAwMDAtMDMwMC0wMDAwLTYxYjgxYmVlMDAwMFwiIn0
     status:
-      description: Status as the UI shows it, from the how-to's table of C(enabled) and C(provisioned).
+      description:
+        - Status computed from C(enabled) and C(provisioned), as the az CLI computes it.
+        - C(blocked) for every disabled device. The API cannot tell a device blocked before it provisioned from one
+          waiting for approval, so the UI's C(waiting for approval) is never returned.
+        - C(provisioned) for an enabled device that has provisioned, else C(registered).
       type: str
-      choices: [waiting_for_approval, registered, provisioned, blocked]
+      choices: [registered, provisioned, blocked]
       sample: registered
 """
 

@@ -181,6 +181,7 @@ def test_every_operation_in_both_versions(call, emu):
     call("GET", "deviceTemplates", 200)
     call("GET", "deviceTemplates", 200, params={size_param: 2})
     call("GET", "deviceTemplates/" + quote(THERMOSTAT, safe=""), 200)
+    exercise_templates_and_organizations(call)
     call("DELETE", "devices/thermostat1", 204)
     assert got["id"] == "thermostat1"
     exercised = {(method, template) for method, template, status in call.covered if 200 <= status < 300}
@@ -188,6 +189,52 @@ def test_every_operation_in_both_versions(call, emu):
     elsewhere = {op for op in implemented_operations(emu, call.version)
                  if op[1].startswith(GROUPS_PREFIXES + PROPERTIES_PREFIXES)}
     assert implemented_operations(emu, call.version) - elsewhere <= exercised
+
+
+PUMP = "dtmi:fleetops:Pump;1"
+
+
+def exercise_templates_and_organizations(call):
+    """Every device template and organization operation, with the shapes Microsoft's how-tos show."""
+    pump = "deviceTemplates/" + quote(PUMP, safe="")
+    template = {"@type": ["ModelDefinition", "DeviceModel"], "displayName": "Pump",
+                "@context": ["dtmi:iotcentral:context;2", "dtmi:dtdl:context;2"],
+                "capabilityModel": {"@id": "dtmi:fleetops:Pump_cm;1", "@type": "Interface", "contents": [
+                    {"@type": ["Property", "Cloud"], "name": "CustomerName", "schema": "string"}]}}
+    created = call("PUT", pump, 200, json=template).json()
+    call("PATCH", pump, 200, json={"@id": PUMP, "displayName": "Pump 2", "etag": created["etag"]})
+    call("PATCH", pump, 200, data=json.dumps({"description": "Pumps"}),
+         headers=dict(ADMIN, **{"Content-Type": "application/merge-patch+json"}))
+    if call.version == PREVIEW:
+        call("GET", "deviceTemplates", 200, params={"filter": "@id eq '%s' or contains(displayName, 'Pump')" % PUMP,
+                                                    "orderby": "displayName desc", "maxpagesize": 1})
+    call("DELETE", pump, 204)
+    call("GET", "organizations", 200)
+    call("PUT", "organizations/sales", 200, json={"displayName": "Sales", "parent": "seattle"})
+    call("GET", "organizations/sales", 200)
+    call("PATCH", "organizations/sales", 200, json={"displayName": "Seattle sales"})
+    call("DELETE", "organizations/sales", 204)
+
+
+def test_template_and_organization_errors(call, emu):
+    pump = "deviceTemplates/" + quote(PUMP, safe="")
+    call("GET", pump, 404)
+    call("PATCH", pump, 404, json={"displayName": "x"})
+    call("DELETE", pump, 404)
+    call("GET", "organizations/nowhere", 404)
+    call("DELETE", "organizations/nowhere", 404)
+    call("PUT", "organizations/sales", 422, json={"displayName": "Sales", "parent": "nowhere"})
+    call("DELETE", "organizations/washington", 422)
+    call("PUT", "devices/d1", 422, json={"organizations": ["nowhere"]})
+    call("PUT", "deviceTemplates/" + quote(THERMOSTAT, safe=""), 200, json={
+        "@type": ["ModelDefinition", "DeviceModel"], "capabilityModel": {"@type": "Interface", "contents": []}})
+    call("PUT", "devices/d1", 200, json={"template": THERMOSTAT})
+    call("DELETE", "deviceTemplates/" + quote(THERMOSTAT, safe=""), 422)
+    with deliberately_invalid_request(emu):
+        # The service refuses a template without a capability model (the spec requires it too).
+        call("PUT", pump, 422, json={"@type": ["ModelDefinition", "DeviceModel"], "displayName": "Pump"})
+    call("PUT", "deviceTemplates/not-a-dtmi", 400, json={"@type": ["DeviceModel"], "capabilityModel": {}})
+    call("PUT", "organizations/Not_Valid", 400, json={"displayName": "x"})
 
 
 def test_error_responses(call, emu):
@@ -214,7 +261,8 @@ def test_error_responses(call, emu):
     call("GET", "devices", 400, params={filter_param: "enabled eq 'x'"})
     call("GET", "devices", 400, params={orderby_param: "id"})
     call("GET", "devices", 400, params={"$skiptoken": "nope"})
-    call("GET", "deviceTemplates", 400, params={filter_param: "("})
+    if call.version == PREVIEW:  # 2022-07-31 declares no list parameter for device templates: ignored there.
+        call("GET", "deviceTemplates", 400, params={filter_param: "("})
     # 401 / 403
     call("GET", "devices", 401, headers={})
     call("GET", "devices", 401, headers={"Authorization": "Bearer nope"})

@@ -221,7 +221,7 @@ def test_deliberately_invalid_requests_get_spec_shaped_errors(call, emu):
     call("PUT", "enrollmentGroups/g", 200, json={"displayName": "G", "type": "iot",
                                                  "attestation": {"type": "symmetricKey"}})
     with deliberately_invalid_request(emu):
-        call("PATCH", "enrollmentGroups/g", 415, json={"displayName": "x"})
+        call("PATCH", "enrollmentGroups/g", 415, data=b"{}", headers=dict(ADMIN, **{"Content-Type": "text/plain"}))
     with deliberately_invalid_request(emu):
         call("PUT", "enrollmentGroups/g", 422, json={"displayName": "G", "type": "toaster",
                                                      "attestation": {"type": "symmetricKey"}})

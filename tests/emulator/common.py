@@ -74,6 +74,18 @@ class RequestContext:
     def header(self, name):
         return self.headers.get(name)
 
+    def origin(self):
+        """``scheme://host`` the client used, for absolute links such as ``nextLink``.
+
+        Behind a TLS-terminating proxy the request reaches us over plain HTTP; the proxy says what the client
+        used in ``Forwarded`` (RFC 7239, first hop) or ``X-Forwarded-Proto`` / ``X-Forwarded-Host``.
+        """
+        forwarded = forwarded_pairs(self.headers.get("Forwarded"))
+        proto = forwarded.get("proto") or _first(self.headers.get("X-Forwarded-Proto"))
+        host = forwarded.get("host") or _first(self.headers.get("X-Forwarded-Host")) or self.host
+        scheme = proto.lower() if proto and proto.lower() in ("http", "https") else "http"
+        return "%s://%s" % (scheme, host)
+
     def content_type(self):
         raw = self.headers.get("Content-Type")
         return raw.split(";", 1)[0].strip().lower() if raw else None
@@ -92,6 +104,24 @@ class RequestContext:
             raise ApiError(400, "The request body is not UTF-8 encoded JSON.") from None
         except ValueError as exc:
             raise ApiError(400, "The request body is not valid JSON: %s." % exc) from None
+
+
+def _first(value):
+    """The first (client-side) entry of a comma-separated proxy header, or None."""
+    if not value:
+        return None
+    return value.split(",", 1)[0].strip() or None
+
+
+def forwarded_pairs(value):
+    """The parameters of the first element of an RFC 7239 ``Forwarded`` header, names lower-cased, quotes removed."""
+    pairs = {}
+    first = value.split(",", 1)[0] if value else ""
+    for part in first.split(";"):
+        name, sep, raw = part.partition("=")
+        if sep and name.strip():
+            pairs[name.strip().lower()] = raw.strip().strip('"') or None
+    return pairs
 
 
 def json_object(value, what="The request body"):
@@ -258,7 +288,7 @@ def list_response(ctx, collection, fields, sortable, render, supported=None, whe
     items, token = paginate(collection, ordering, size, ctx.arg(SKIP_TOKEN_PARAM), predicate)
     body = {"value": [render(item) for item in items]}
     if token:
-        body["nextLink"] = next_link(ctx.host, ctx.path, ctx.query_string, token)
+        body["nextLink"] = next_link(ctx.origin(), ctx.path, ctx.query_string, token)
     return ok(body)
 
 

@@ -62,7 +62,8 @@ def _classify(raw):
     return "ident", raw
 
 
-LEXICON = Lexicon(ODataError, word=r"[A-Za-z_][A-Za-z0-9_]*", classify_word=_classify, quotes="'", escape=DOUBLED,
+# A field name may start with "@": the device template list filters on "@id".
+LEXICON = Lexicon(ODataError, word=r"@?[A-Za-z_][A-Za-z0-9_]*", classify_word=_classify, quotes="'", escape=DOUBLED,
                   number=r"-?\d+", number_value=int, punctuation="(),", end_text="end of expression",
                   string_label="string")
 

@@ -92,8 +92,8 @@ def paginate(collection, ordering, page_size, skip_token=None, predicate=None):
     return items, next_token
 
 
-def next_link(host, path, raw_query, skip_token):
-    """Absolute URL of the next page: the original query with ``$skiptoken`` replaced."""
+def next_link(origin, path, raw_query, skip_token):
+    """Absolute URL of the next page (``origin`` = ``scheme://host``): the original query with ``$skiptoken`` replaced."""
     pairs = [(k, v) for k, v in parse_qsl(raw_query, keep_blank_values=True) if k != SKIP_TOKEN_PARAM]
     pairs.append((SKIP_TOKEN_PARAM, skip_token))
-    return "http://%s%s?%s" % (host, path, urlencode(pairs, quote_via=quote, safe="$"))
+    return "%s%s?%s" % (origin, path, urlencode(pairs, quote_via=quote, safe="$"))

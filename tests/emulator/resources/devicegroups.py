@@ -21,6 +21,7 @@ from ..errors import ApiError
 from ..groupquery import check_query, compile_query
 from ..odata import STRING, STRING_LIST, Field
 from . import devices as device_resource
+from .organizations import require_organizations
 
 PRIORITY = 30
 COLLECTION = "deviceGroups"
@@ -83,6 +84,7 @@ def register(emulator):
         group_id = validate_group_id(ctx.params["deviceGroupId"])
         body = json_object(ctx.json_body())
         _validate_fields(body, partial=False)
+        require_organizations(store, body.get("organizations"))
         existing = groups.get(group_id)
         check_body_etag(body, existing["etag"] if existing else None, "device group %r" % group_id)
         group = {
@@ -100,6 +102,7 @@ def register(emulator):
         group = get_existing(ctx)
         body = json_object(ctx.json_body(allowed=(JSON, MERGE_PATCH)))
         _validate_fields(body, partial=True)
+        require_organizations(store, body.get("organizations"))
         check_preconditions(ctx, body, group["etag"], "device group %r" % group["id"])
         updated = copy.deepcopy(group)
         for name in ("displayName", "filter", "description"):

@@ -22,6 +22,7 @@ from ..common import (JSON, MERGE_PATCH, check_body_etag, check_id, check_precon
 from ..errors import ApiError
 from ..odata import BOOLEAN, STRING, STRING_LIST, Field
 from . import devicetemplates
+from .organizations import COLLECTION as ORGANIZATIONS, require_organizations
 
 PRIORITY = 20
 COLLECTION = "devices"
@@ -152,6 +153,7 @@ def register(emulator):
         body = json_object(ctx.json_body())
         _validate_fields(body, ctx.is_preview, partial=False)
         require_template(body.get("template"))
+        require_organizations(store, body.get("organizations"))
         existing = devices.get(device_id)
         check_body_etag(body, existing["etag"] if existing else None, "device %r" % device_id)
         device = {
@@ -182,6 +184,7 @@ def register(emulator):
         _validate_fields(body, ctx.is_preview, partial=True)
         check_preconditions(ctx, body, device["etag"], "device %r" % device["id"])
         require_template(body.get("template"))
+        require_organizations(store, body.get("organizations"))
         updated = copy.deepcopy(device)
         for name in ("displayName", "enabled", "simulated"):
             if name in body:
@@ -241,8 +244,14 @@ def register(emulator):
 
     def seed(count, prefix=defaults.DEFAULT_SEED_PREFIX, template=defaults.DEFAULT_SEED_TEMPLATE,
              enabled=True, simulated=False, provisioned=False, organizations=None, start=1):
-        """Create ``count`` devices ``<prefix>-<n>``; existing ids are left alone. Returns how many were created."""
+        """Create ``count`` devices ``<prefix>-<n>``; existing ids are left alone. Returns how many were created.
+
+        A test seeds devices of any organization: one that does not exist yet is created (named after its id)."""
         require_template(template)
+        known = store.collection(ORGANIZATIONS)
+        for organization_id in organizations or ():
+            if organization_id not in known:
+                known.put(organization_id, {"id": organization_id, "displayName": organization_id, "parent": None})
         width = max(5, len(str(start + count - 1)))
         label = (templates.get(template) or {}).get("displayName", "Device") if template else "Device"
         device_type = derived_type(template)

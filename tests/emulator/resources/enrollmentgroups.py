@@ -35,7 +35,7 @@ import secrets
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..certs import parse_uploaded_certificate, sha1_thumbprint, verify_proof_of_possession
-from ..common import (MERGE_PATCH, check_body_etag, check_id, check_preconditions, check_present, expect_type, fetch,
+from ..common import (JSON, MERGE_PATCH, check_body_etag, check_id, check_preconditions, check_present, expect_type, fetch,
                       json_object, json_type, list_response, no_content, ok)
 from ..errors import ApiError
 
@@ -266,7 +266,7 @@ def register(emulator):
 
     def patch_group(ctx):
         group = get_existing(ctx)
-        body = json_object(ctx.json_body(allowed=(MERGE_PATCH,)))
+        body = json_object(ctx.json_body(allowed=(JSON, MERGE_PATCH)))
         _check_fields(body, partial=True)
         check_preconditions(ctx, body, group["etag"], "enrollment group %r" % group["id"])
         updated = copy.deepcopy(group)

@@ -143,7 +143,7 @@ def test_skip_token_round_trip_and_rejection():
 
 
 def test_next_link_keeps_the_query_and_replaces_the_token():
-    link = next_link("myapp.example:8080", "/api/devices",
+    link = next_link("http://myapp.example:8080", "/api/devices",
                      "api-version=2022-10-31-preview&filter=contains(displayName,%20'T')&maxpagesize=3"
                      "&$skiptoken=old", "NEW")
     parts = urlsplit(link)
@@ -180,6 +180,21 @@ def test_http_next_link_uses_the_host_header(fresh_emulator):
                             headers={"Authorization": fresh_emulator.config.admin_token,
                                      "Host": "myapp.azureiotcentral.test"}, timeout=10)
     assert response.json()["nextLink"].startswith("http://myapp.azureiotcentral.test/api/devices?")
+
+
+@pytest.mark.parametrize("headers, origin", [
+    ({"X-Forwarded-Proto": "https", "X-Forwarded-Host": "myapp.azureiotcentral.com"}, "https://myapp.azureiotcentral.com"),
+    ({"X-Forwarded-Proto": "https, http"}, "https://myapp.test"),
+    ({"Forwarded": 'for=10.0.0.1;proto=https;host="app.example:8443", for=10.0.0.2;proto=http'}, "https://app.example:8443"),
+    ({"Forwarded": "proto=HTTPS"}, "https://myapp.test"),
+    ({"X-Forwarded-Proto": "gopher"}, "http://myapp.test"),
+])
+def test_http_next_link_behind_a_tls_proxy_keeps_the_client_scheme_and_host(fresh_emulator, headers, origin):
+    fresh_emulator.emulator.seed_devices(3, prefix="px")
+    response = requests.get(api_url(fresh_emulator.base_url, "devices", PREVIEW) + "&maxpagesize=1",
+                            headers=dict(headers, Authorization=fresh_emulator.config.admin_token, Host="myapp.test"),
+                            timeout=10)
+    assert response.json()["nextLink"].startswith(origin + "/api/devices?")
 
 
 def test_http_last_page_has_no_next_link_and_default_size_is_25(fresh_emulator):

@@ -196,9 +196,3 @@ def test_template_paging_filter_and_order(fresh_emulator):
     thermo = client.list_all("deviceTemplates", params={"filter": "contains(displayName, 'Thermostat')"})
     assert {t["@id"] for t in thermo} == {"dtmi:contoso:Thermostat;1", "dtmi:contoso:mythermostattemplate;1"}
     assert client.get("deviceTemplates", params={"filter": "enabled eq true"}).status_code == 400
-
-
-def test_template_writes_are_not_implemented(fresh_emulator):
-    client = ApiClient(fresh_emulator.base_url, STABLE)
-    response = client.delete("deviceTemplates/" + quote("dtmi:contoso:Thermostat;1", safe=""))
-    assert response.status_code == 501 and response.json()["error"]["code"] == "NotImplemented"

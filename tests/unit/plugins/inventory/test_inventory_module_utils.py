@@ -181,7 +181,7 @@ def test_host_vars_with_prefix_and_status():
         "iotc_status": "registered", "iotc_type": [],
     }
     assert [inv.host_vars(r)["status"] for r in records] == [
-        "registered", "waiting_for_approval", "provisioned", "blocked", "registered"]
+        "registered", "blocked", "provisioned", "blocked", "registered"]
     assert inv.host_vars(records[3])["template"] is None
     assert inv.host_vars(records[2], "x_")["x_type"] == ["iotEdge"]
     assert inv.host_vars(records[0], "", {"a-1": ["g1"]})["device_groups"] == ["g1"]

@@ -135,7 +135,7 @@ class FakeApi:
 
 
 QUERY = 'SELECT * FROM devices WHERE $template = "dtmi:contoso:Thermostat;1" AND $provisioned = true'
-EXISTING = {"id": "g1", "displayName": "G1", "description": "d", "filter": QUERY, "organizations": ["b", "a"],
+EXISTING = {"id": "g1", "displayName": "G1", "description": "d", "filter": QUERY, "organizations": ["a"],
             "etag": "e0"}
 
 
@@ -181,10 +181,36 @@ def test_create_without_filter_is_refused_before_any_write():
     assert api.writes == []
 
 
+@pytest.mark.parametrize("query, message", [
+    ('SELECT * FROM devices WHERE $colour = "red"', r"^filter: the device query names \$colour, which is not a field "
+                                                    r"of the query language \(at position 28\); use one of \$id, "),
+    ("SELECT * FROM devices WHERE $template = 'x' OR $Provisioned = true AND $ts = 1", r"names \$ts, .*position 71"),
+])
+def test_a_query_naming_an_unknown_field_is_refused_before_any_call(query, message):
+    api = FakeApi({"/deviceGroups/g1": EXISTING})
+    with pytest.raises(ValueError, match=message):
+        ensure_device_group(api, spec(filter=query))
+    assert api.writes == [] and api.calls == []
+
+
+def test_a_dollar_inside_a_string_is_not_a_field():
+    api = FakeApi({"/deviceGroups/g1": EXISTING})
+    query = 'SELECT * FROM devices WHERE $displayName = "costs $5" AND $ENABLED = true'
+    action, _group, _diff = ensure_device_group(api, spec(filter=query))
+    assert action == "updated"
+
+
+def test_more_than_one_organization_is_refused_before_any_call():
+    api = FakeApi({"/deviceGroups/g1": EXISTING})
+    with pytest.raises(ValueError, match=r"^organizations: IoT Central allows at most one organization, got 2"):
+        ensure_device_group(api, spec(organizations=["a", "b"]))
+    assert api.calls == []
+
+
 def test_same_settings_are_unchanged_and_send_nothing():
     api = FakeApi({"/deviceGroups/g1": EXISTING})
     action, group, diff = ensure_device_group(
-        api, spec(display_name="G1", filter=QUERY, organizations=["a", "b"]))
+        api, spec(display_name="G1", filter=QUERY, organizations=["a"]))
     assert action == "unchanged"
     assert api.writes == []
     assert diff["before"] == diff["after"]
@@ -259,7 +285,7 @@ def test_members_carry_status_and_page_size_only_with_the_preview_version():
     members = [{"id": "d1", "enabled": True, "provisioned": True}, {"id": "d2", "enabled": False, "provisioned": False}]
     api = FakeApi(collections={"/deviceGroups/g1/devices": members})
     result = list_group_members(api, "g1", page_size=100)
-    assert [(d["id"], d["status"]) for d in result] == [("d1", "provisioned"), ("d2", "waiting_for_approval")]
+    assert [(d["id"], d["status"]) for d in result] == [("d1", "provisioned"), ("d2", "blocked")]
     assert api.calls[-1][3] == {"api_version": PREVIEW_API_VERSION, "params": {"maxpagesize": 100}}
 
     stable = FakeApi(pinned=STABLE_API_VERSION, collections={"/deviceGroups/g1/devices": members})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 import pytest
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralError
@@ -17,8 +19,10 @@ class FakeClient:
 
     path = staticmethod(lambda *segments: "".join("/" + s for s in segments))
 
-    def __init__(self, devices=None, fail_patch_with=None):
+    def __init__(self, devices=None, fail_patch_with=None, templates=("dtmi:x;1", "dtmi:y;1")):
         self.devices = dict((k, dict(v)) for k, v in (devices or {}).items())
+        self.templates = set(templates)
+        self.reads = []
         self.writes = []
         self.fail_patch_with = list(fail_patch_with or [])
         self.etag = 0
@@ -28,6 +32,10 @@ class FakeClient:
         return "etag-%d" % self.etag
 
     def get(self, path, allow_404=False, **_kwargs):
+        self.reads.append(path)
+        if path.startswith("/deviceTemplates/"):
+            template_id = unquote(path.rsplit("/", 1)[1])
+            return {"@id": template_id} if template_id in self.templates else None
         device = self.devices.get(path.rsplit("/", 1)[1])
         if device is None and not allow_404:
             raise IoTCentralError("not found", status=404)
@@ -60,12 +68,12 @@ EXISTING = {"id": "t1", "displayName": "T1", "template": "dtmi:x;1", "enabled": 
 
 
 @pytest.mark.parametrize("enabled,provisioned,status", [
-    (False, False, "waiting_for_approval"),
+    (False, False, "blocked"),
     (True, False, "registered"),
     (True, True, "provisioned"),
     (False, True, "blocked"),
 ])
-def test_status_follows_the_howto_table(enabled, provisioned, status):
+def test_every_disabled_device_is_blocked_like_the_az_cli(enabled, provisioned, status):
     assert device_status({"enabled": enabled, "provisioned": provisioned}) == status
 
 
@@ -99,11 +107,38 @@ def test_check_mode_sends_nothing():
     assert action == "deleted" and client.writes == []
 
 
-def test_unchanged_ignores_server_fields_and_organization_order():
-    client = FakeClient({"t1": EXISTING})
-    spec = {"id": "t1", "display_name": "T1", "template": "dtmi:x;1", "organizations": ["a", "b"], "enabled": True}
+def test_unchanged_ignores_server_fields():
+    client = FakeClient({"t1": dict(EXISTING, organizations=["a"])})
+    spec = {"id": "t1", "display_name": "T1", "template": "dtmi:x;1", "organizations": ["a"], "enabled": True}
     action, _device, _diff = ensure_device(client, spec)
     assert action == "unchanged" and client.writes == []
+    assert client.reads == ["/devices/t1"]  # an unchanged template is not read
+
+
+def test_more_than_one_organization_is_refused_before_any_call():
+    client = FakeClient({"t1": EXISTING})
+    with pytest.raises(ValueError, match=r"^organizations: IoT Central allows at most one organization, got 2"):
+        ensure_device(client, {"id": "t1", "organizations": ["a", "b"]})
+    assert client.writes == [] and client.reads == []
+
+
+@pytest.mark.parametrize("current", [None, EXISTING])
+def test_a_template_that_does_not_exist_is_refused_before_any_write(current):
+    client = FakeClient({"t1": current} if current else {})
+    with pytest.raises(ValueError, match=r"^template: device template 'dtmi:nope;1' does not exist in this application"):
+        ensure_device(client, {"id": "t1", "template": "dtmi:nope;1"})
+    assert client.writes == []
+    action, _device, _diff = ensure_device(client, {"id": "t1", "template": "dtmi:y;1"})
+    assert action == ("created" if current is None else "updated")
+
+
+def test_check_mode_create_shows_the_device_as_the_service_would_create_it():
+    client = FakeClient()
+    action, device, diff = ensure_device(client, {"id": "new1", "template": "dtmi:x;1"}, check_mode=True)
+    assert action == "created" and client.writes == []
+    assert device == {"id": "new1", "displayName": "new1", "template": "dtmi:x;1", "enabled": True, "simulated": False,
+                      "provisioned": False}
+    assert diff["after"] == device
 
 
 def test_update_patches_only_the_difference_with_etag():

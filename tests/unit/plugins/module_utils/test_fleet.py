@@ -26,8 +26,9 @@ CONTROLLER = "dtmi:contoso:TemperatureController;1"
 class FakeClient:
     """Just enough of IoTCentralClient for devices.py: an in-memory app, every call recorded."""
 
-    def __init__(self, devices=(), failures=None):
+    def __init__(self, devices=(), failures=None, templates=(THERMOSTAT, CONTROLLER)):
         self.devices = {}
+        self.templates = set(templates)
         self.etags = 0
         for device in devices:
             self._store(dict(device))
@@ -80,6 +81,9 @@ class FakeClient:
         return iter(items)
 
     def get(self, path, params=None, api_version=None, allow_404=False):
+        if path.startswith("/deviceTemplates/"):
+            self._call("TEMPLATE", self._id(path))
+            return {"@id": self._id(path)} if self._id(path) in self.templates else None
         device_id = self._id(path)
         self._call("GET", device_id)
         device = self.devices.get(device_id)
@@ -203,17 +207,17 @@ def test_concurrency_is_bounded(value):
 # --------------------------------------------------------------------------------------- planning
 def test_plan_compares_only_the_fields_asked_for():
     current = {"id": "a", "displayName": "A", "template": THERMOSTAT, "enabled": True, "simulated": False,
-               "organizations": ["x", "y"], "provisioned": True, "etag": "1"}
+               "organizations": ["x"], "provisioned": True, "etag": "1"}
     spec = dict(validate_fleet([{"id": "a"}])[0])
     assert plan_device(spec, current).action == "unchanged"
-    spec.update(enabled=False, organizations=["y", "x"], display_name="A")
+    spec.update(enabled=False, organizations=["x"], display_name="A")
     change = plan_device(spec, current)
     assert change.action == "updated" and change.delta == {"enabled": False}
     assert plan_device(dict(spec, state="absent"), current).action == "deleted"
     assert plan_device(dict(spec, state="absent"), None).action == "unchanged"
     created = plan_device(dict(spec, template=THERMOSTAT), None)
     assert created.action == "created"
-    assert created.delta == {"displayName": "A", "template": THERMOSTAT, "enabled": False, "organizations": ["y", "x"]}
+    assert created.delta == {"displayName": "A", "template": THERMOSTAT, "enabled": False, "organizations": ["x"]}
 
 
 def test_empty_organizations_match_a_device_without_organizations():
@@ -275,7 +279,8 @@ def test_apply_sends_only_the_needed_writes_and_a_rerun_sends_none():
     assert result["changed"] is True
     assert result["counts"] == {"created": 1, "updated": 1, "deleted": 1, "unchanged": 3, "failed": 0}
     assert result["ids"]["unchanged"] == ["t-001", "t-002", "t-003"]
-    assert result["requests"] == {"reads": 1, "writes": 3, "retries": 0, "throttled": 0}
+    # The listing, and one read of the template the new device is created with.
+    assert result["requests"] == {"reads": 2, "writes": 3, "retries": 0, "throttled": 0}
     assert result["msg"] == "1 created, 1 updated, 1 deleted, 3 unchanged, 0 failed"
 
     client.calls = []
@@ -283,6 +288,24 @@ def test_apply_sends_only_the_needed_writes_and_a_rerun_sends_none():
     assert again["changed"] is False and client.writes == []
     assert client.calls == [("LIST", None)]
     assert again["counts"]["unchanged"] == 6
+
+
+def test_a_template_that_does_not_exist_is_refused_before_any_write_with_one_read_per_template():
+    client = FakeClient(thermostats(2, template=THERMOSTAT))
+    devices = thermostats(300, template=THERMOSTAT) + thermostats(3, prefix="x", template="dtmi:nope;1")
+    with pytest.raises(ValueError, match=r"^device 'x-001': template 'dtmi:nope;1' does not exist in this application "
+                                         r"\(3 listed device\(s\) name it\).*nothing was changed$"):
+        run(client, devices)
+    assert client.writes == []
+    template_reads = sorted(call for call in client.calls if call[0] == "TEMPLATE")
+    assert template_reads == [("TEMPLATE", THERMOSTAT), ("TEMPLATE", "dtmi:nope;1")]
+
+
+def test_more_than_one_organization_is_refused_before_any_call():
+    client = FakeClient()
+    with pytest.raises(ValueError, match=r"^devices\[1\] \(id 'b'\): organizations must hold at most one organization id"):
+        run(client, [{"id": "a"}, {"id": "b", "organizations": ["x", "y"]}])
+    assert client.calls == []
 
 
 def test_check_mode_plans_but_writes_nothing():
@@ -299,7 +322,8 @@ def test_a_failing_device_does_not_stop_the_others_and_is_named_in_msg():
                           request_id="req-1", method="PUT", path="/api/devices/bad-2")
     worse = IoTCentralError("Device 'bad-1' was not found.", status=404, code="NotFound", method="PATCH",
                             path="/api/devices/bad-1")
-    client = FakeClient([{"id": "bad-1"}], failures={("PUT", "bad-2"): bad, ("PATCH", "bad-1"): worse})
+    client = FakeClient([{"id": "bad-1"}], failures={("PUT", "bad-2"): bad, ("PATCH", "bad-1"): worse},
+                        templates=("dtmi:x;1",))
     devices = thermostats(10) + [{"id": "bad-1", "enabled": False}, {"id": "bad-2", "template": "dtmi:x;1"}]
     result = run(client, devices)
     assert result["counts"] == {"created": 10, "updated": 0, "deleted": 0, "unchanged": 0, "failed": 2}

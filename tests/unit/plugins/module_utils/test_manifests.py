@@ -281,3 +281,20 @@ def test_absent_ignores_the_manifest():
     action, device, _diff = ensure_edge_device(api, device_spec(state="absent", deployment_manifest="envsensorv1"))
     assert (action, device) == ("deleted", None)
     assert [call[0] for call in api.writes] == ["DELETE"]
+
+
+def test_a_manifest_shown_by_its_name_only_keeps_its_id_and_is_not_applied_again():
+    api = edge_api({"id": "gw-01", "type": ["iotEdge"], "enabled": True})
+
+    def name_only(path, body):
+        device = api.objects[path.rsplit("/", 1)[0]]
+        device["deploymentManifest"] = {"displayName": body["displayName"]}  # what the service may show
+        return dict(device["deploymentManifest"])
+    api.on_post = name_only
+    action, device, diff = ensure_edge_device(api, device_spec(deployment_manifest="envsensorv1"))
+    assert action == "updated"
+    assert device["deploymentManifest"] == {"displayName": "Env sensor", "id": "envsensorv1"}
+    assert diff["after"]["deploymentManifest"] == "envsensorv1"
+    action, device, _diff = ensure_edge_device(api, device_spec(deployment_manifest="envsensorv1"))
+    assert action == "unchanged" and len(api.writes) == 1
+    assert device["deploymentManifest"]["id"] == "envsensorv1"
