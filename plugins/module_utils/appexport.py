@@ -26,12 +26,14 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.enrollmentgrou
     list_enrollment_groups,
 )
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.manifests import list_manifests, strip_nulls
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.organizations import list_organizations
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties import is_component, properties_path, shown_value
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.templates import SERVER_FIELDS, list_templates
 
 VARIABLE_PREFIX = "iotcentral_app_"
 DEFAULT_CONCURRENCY = 8
 # The role's dependency order; the file follows it so that reading it top-down reads like applying it.
-SECTIONS = ("device_groups", "enrollment_groups", "deployment_manifests", "devices")
+SECTIONS = ("organizations", "device_templates", "device_groups", "enrollment_groups", "deployment_manifests", "devices")
 DEVICE_GROUP_FIELDS = (("displayName", "display_name"), ("description", "description"), ("filter", "filter"),
                        ("organizations", "organizations"))
 ENROLLMENT_GROUP_FIELDS = (("displayName", "display_name"), ("enabled", "enabled"), ("type", "type"))
@@ -105,6 +107,34 @@ def _vaulted(value, name_of, path=()):
 
 
 # ----------------------------------------------------------------------------------------------- reading
+def export_organizations(client):
+    """Organizations parents first (by depth, then id), so that applying the list in order creates each parent
+    before its children."""
+    organizations = list_organizations(client)
+    parents = dict((organization["id"], organization.get("parent")) for organization in organizations)
+
+    def depth(organization_id, seen=()):
+        parent = parents.get(organization_id)
+        if parent is None or parent not in parents or parent in seen:
+            return 0
+        return 1 + depth(parent, seen + (organization_id,))
+
+    items = []
+    for organization in sorted(organizations, key=lambda organization: (depth(organization["id"]), organization["id"])):
+        items.append(Item(dict({"id": organization["id"]},
+                               **_copy_fields(organization, (("displayName", "display_name"), ("parent", "parent"))))))
+    return items
+
+
+def export_device_templates(client):
+    """Templates with their whole document inline (keys sorted; lists such as ``contents`` keep their order)."""
+    items = []
+    for template in sorted(list_templates(client), key=lambda template: template["@id"]):
+        content = dict((key, value) for key, value in template.items() if key not in SERVER_FIELDS)
+        items.append(Item({"id": template["@id"], "content": _sorted_content(content)}))
+    return items
+
+
 def export_device_groups(client):
     items = []
     for group in sorted(list_device_groups(client), key=lambda group: group["id"]):
@@ -222,6 +252,8 @@ def export_devices(client, concurrency=DEFAULT_CONCURRENCY):
 
 
 EXPORTERS = {
+    "organizations": export_organizations,
+    "device_templates": export_device_templates,
     "device_groups": export_device_groups,
     "enrollment_groups": export_enrollment_groups,
     "deployment_manifests": export_deployment_manifests,

@@ -14,8 +14,9 @@ description:
     R(fleetops.iotcentral.app,ansible_collections.fleetops.iotcentral.app_role), in YAML, so that applying the role
     with that file to the same application changes nothing. This is how an application that already runs is adopted
     as code - export, commit, review with the role in check mode, apply.
-  - Sections, in the role's dependency order - device groups, enrollment groups (with the thumbprint and verified
-    state of their X.509 certificates), IoT Edge deployment manifests, devices.
+  - Sections, in the role's dependency order - organizations (parents first), device templates (their DTDL document
+    inline), device groups, enrollment groups (with the thumbprint and verified state of their X.509 certificates),
+    IoT Edge deployment manifests, devices.
   - The text is stable, so a second export of an unchanged application gives the same bytes and reports no change -
     items sorted by id, keys in a fixed order, nested manifest content sorted by key, one line per device, no
     timestamp and nothing the service generates (etags, provisioning state, ID scopes).
@@ -63,8 +64,8 @@ options:
         pinned to C(2022-07-31).
     type: list
     elements: str
-    choices: [device_groups, enrollment_groups, deployment_manifests, devices]
-    default: [device_groups, enrollment_groups, deployment_manifests, devices]
+    choices: [organizations, device_templates, device_groups, enrollment_groups, deployment_manifests, devices]
+    default: [organizations, device_templates, device_groups, enrollment_groups, deployment_manifests, devices]
   mode:
     description:
       - Permissions of the written files, like the C(mode) of M(ansible.builtin.copy). By default C(0644) for a new
@@ -128,7 +129,8 @@ counts:
   description: How many items each exported section has.
   returned: always
   type: dict
-  sample: {"device_groups": 2, "enrollment_groups": 1, "deployment_manifests": 1, "devices": 200}
+  sample: {"organizations": 3, "device_templates": 2, "device_groups": 2, "enrollment_groups": 1, "deployment_manifests": 1,
+           "devices": 200}
 vault_variables:
   description: The vault variables the files name, which hold secrets the export did not write.
   returned: always

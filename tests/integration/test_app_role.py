@@ -84,7 +84,11 @@ def test_round_trip_export_apply_rebuild(run_playbook, fresh_emulator, tmp_path)
     assert "vault_iotcentral_deployment_manifests_envsensor_contosoacr_password" in text
     exported = yaml.safe_load(text)
     assert [device["id"] for device in exported["iotcentral_app_devices"]] == [
-        "store-thermostat-1", "store-thermostat-2", "store-thermostat-3"]
+        "store-sensor-1", "store-thermostat-1", "store-thermostat-2", "store-thermostat-3"]
+    assert exported["iotcentral_app_devices"][1]["properties"] == {"targetTemperature": 21.5}
+    organizations = [organization["id"] for organization in exported["iotcentral_app_organizations"]]
+    assert organizations.index("contoso-stores") < organizations.index("store-12")  # parents first
+    assert "dtmi:contoso:StoreSensor;1" in [template["id"] for template in exported["iotcentral_app_device_templates"]]
 
     # The export applied to the application it came from: nothing changes, no write is sent.
     fresh_emulator.reset_stats()
@@ -144,14 +148,18 @@ def test_check_mode_drift_report_tags_and_purge_inside_scope(run_playbook, fresh
     api(fresh_emulator, "PUT", "/devices/lab-controller", {"displayName": "Lab", "template": "dtmi:contoso:TemperatureController;1"})
     api(fresh_emulator, "PUT", "/enrollmentGroups/lab-enrollment",
         {"displayName": "Lab", "type": "iot", "attestation": {"type": "symmetricKey"}})
+    api(fresh_emulator, "PUT", "/organizations/store-99", {"displayName": "Store 99", "parent": "contoso-stores"})
+    api(fresh_emulator, "PUT", "/organizations/store-99-annex", {"displayName": "Annex", "parent": "store-99"})
+    api(fresh_emulator, "PUT", "/organizations/lab", {"displayName": "Lab"})
     purge = {"iotcentral_app_purge": True,
-             "iotcentral_app_purge_scope": {"device_groups": "store-", "devices": THERMOSTAT}}
+             "iotcentral_app_purge_scope": {"organizations": "store-", "device_groups": "store-", "devices": THERMOSTAT}}
 
     fresh_emulator.reset_stats()
     check = apply(run_playbook, [APP_FILES / "declared.yml"], tmp_path, args=["--check"], extra=purge)
     assert check.rc == 0, check.output
     assert fresh_emulator.stats()["writes"] == 0
     assert report_lines(check) == [
+        "organizations: 2 would be removed (store-99-annex, store-99)",
         "device_groups: 1 would be created (simulated)",
         "device_groups: 1 would be removed (store-old)",
         "devices: 1 would be changed (store-thermostat-1)",
@@ -171,14 +179,17 @@ def test_check_mode_drift_report_tags_and_purge_inside_scope(run_playbook, fresh
     applied = apply(run_playbook, [APP_FILES / "declared.yml"], tmp_path, extra=purge)
     assert applied.rc == 0, applied.output
     assert report_lines(applied) == [
+        "organizations: 2 removed (store-99-annex, store-99)",
         "device_groups: 1 created (simulated)",
         "device_groups: 1 removed (store-old)",
     ]
-    # Outside the scope nothing was removed: lab-old (not matching store-), lab-controller (another template),
-    # lab-enrollment (enrollment groups are not in the scope at all).
+    # Outside the scope nothing was removed: lab-old and the organization lab (not matching store-), lab-controller
+    # (another template), lab-enrollment (enrollment groups are not in the scope at all).
     group_ids = sorted(group["id"] for group in api(fresh_emulator, "GET", "/deviceGroups")["value"])
     assert group_ids == ["lab-old", "simulated", "thermostats"]
     device_ids = sorted(device["id"] for device in api(fresh_emulator, "GET", "/devices")["value"])
-    assert device_ids == ["lab-controller", "store-thermostat-1", "store-thermostat-2", "store-thermostat-3"]
+    assert device_ids == ["lab-controller", "store-sensor-1", "store-thermostat-1", "store-thermostat-2", "store-thermostat-3"]
+    organization_ids = [organization["id"] for organization in api(fresh_emulator, "GET", "/organizations")["value"]]
+    assert "lab" in organization_ids and "store-12" in organization_ids and "store-99" not in organization_ids
     assert api(fresh_emulator, "GET", "/enrollmentGroups/lab-enrollment")["id"] == "lab-enrollment"
     assert fresh_emulator.stats()["spec_violations"] == []
