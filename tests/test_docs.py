@@ -246,3 +246,27 @@ def test_changelog_yaml_lint():
     proc = subprocess.run([tool("antsibull-changelog"), "lint-changelog-yaml", str(changes)], cwd=str(REPO),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300, check=False)
     assert proc.returncode == 0 and not proc.stdout.strip(), "changelogs/changelog.yaml is invalid:\n" + proc.stdout
+
+
+# --- roles ---------------------------------------------------------------------------------------
+def role_names() -> list:
+    roles = REPO / "roles"
+    return sorted(path.parent.parent.name for path in roles.glob("*/meta/argument_specs.yml")) if roles.is_dir() else []
+
+
+@pytest.mark.parametrize("role", role_names() or [None])
+def test_ansible_doc_renders_role(doc_env, role):
+    """``ansible-doc -t role`` documents every variable of each role's argument spec."""
+    if role is None:
+        pytest.skip("no role with meta/argument_specs.yml")
+    fqcn = "%s.%s" % (COLLECTION, role)
+    text = run_doc(doc_env, "-t", "role", fqcn)
+    assert text.returncode == 0 and fqcn in text.stdout, describe(text)
+    as_json = run_doc(doc_env, "-t", "role", "--json", fqcn)
+    assert as_json.returncode == 0, describe(as_json)
+    options = json.loads(as_json.stdout)[fqcn]["entry_points"]["main"]["options"]
+    with open(REPO / "roles" / role / "meta" / "argument_specs.yml", encoding="utf-8") as handle:
+        declared = yaml.safe_load(handle)["argument_specs"]["main"]["options"]
+    assert sorted(options) == sorted(declared)
+    for name in options:
+        assert name in text.stdout, "%s: %s is not in the rendered documentation" % (fqcn, name)
