@@ -160,9 +160,9 @@ def export_enrollment_groups(client):
         values["attestation"] = ATTESTATION_OPTIONS.get(kind, kind)
         comments = []
         if values["attestation"] == "symmetric_key":
+            names = [vault_variable("enrollment_groups", group["id"], key) for key in ("primary_key", "secondary_key")]
             comments.append("Keys stay in the service; to set them, add primary_key: \"{{ %s }}\" and secondary_key: "
-                            "\"{{ %s }}\" from a vault." % (vault_variable("enrollment_groups", group["id"], "primary_key"),
-                                                             vault_variable("enrollment_groups", group["id"], "secondary_key")))
+                            "\"{{ %s }}\" from a vault." % tuple(names))
         elif values["attestation"] == "x509":
             certificates = _certificate_entries(client, group["id"])
             if certificates:

@@ -39,7 +39,7 @@ extends_documentation_fragment:
   - fleetops.iotcentral.attributes
 attributes:
   check_mode:
-    details: The application is read and the file is not written; RV(changed) says whether it would change.
+    details: The application is read and the file is not written; C(changed) says whether it would change.
   diff_mode:
     details: The file's text before and after, per file.
 options:
