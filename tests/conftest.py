@@ -25,6 +25,9 @@ def _ensure_dev_tree():
 
 
 _ensure_dev_tree()
+# The machine-wide rate budget (module_utils/ratelimit.py) is keyed by the application URL: test runs of several
+# checkouts would share the buckets of their fake hosts. Tests that are about it turn it on for themselves.
+os.environ.setdefault("IOTCENTRAL_SHARED_BUDGET", "false")
 for entry in (str(DEV_COLLECTIONS), str(TESTS)):
     if entry not in sys.path:
         sys.path.insert(0, entry)

@@ -53,6 +53,9 @@ options:
   ca_path:
     description:
       - PEM bundle of certificate authorities to trust instead of the system store (for TLS-intercepting proxies).
+      - It wins over the E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE) environment variables, as O(validate_certs=false)
+        does; without either, those variables are honoured.
+      - A path that does not exist is refused before any request is sent.
       - If not set, the value of the E(IOTCENTRAL_CA_PATH) environment variable is used.
     type: path
   timeout:
@@ -65,6 +68,14 @@ options:
       - If not set, the value of the E(IOTCENTRAL_TIMEOUT) environment variable is used.
     type: float
     default: 30
+  allow_insecure_http:
+    description:
+      - Allow a plain C(http://) O(base_url) to a host that is not loopback. The credential is then sent in clear
+        text with every request, so this is refused unless set, before any request is sent.
+      - C(http://) to C(localhost), C(127.0.0.0/8) or C(::1) (the local emulator, a local tunnel) never needs it.
+      - If not set, the value of the E(IOTCENTRAL_ALLOW_INSECURE_HTTP) environment variable is used.
+    type: bool
+    default: false
 notes:
   - Requires the C(requests) Python library on the host that runs the module (usually localhost).
   - The service allows 20 requests per second per application, shared by every token; the client paces itself
@@ -132,4 +143,12 @@ options:
     default: 30
     env:
       - name: IOTCENTRAL_TIMEOUT
+  allow_insecure_http:
+    description:
+      - Allow a plain C(http://) O(base_url) to a host that is not loopback (the credential travels in clear text).
+        Refused unless set; loopback hosts never need it.
+    type: bool
+    default: false
+    env:
+      - name: IOTCENTRAL_ALLOW_INSECURE_HTTP
 """

@@ -85,13 +85,24 @@ options:
         20 requests per second, the service's budget for an application.
     type: int
     default: 4
+  list_concurrency:
+    description:
+      - How many id ranges of the device list are read at the same time (1 to 32). When each page takes longer
+        than the rate limit's 50 ms (real round trips take 80-200 ms), one C(nextLink) chain cannot reach the
+        service's 20 requests per second; several independent ranges (C(id ge 'a' and id lt 'h')), split as the
+        first page of each shows how many devices it holds, can. Every device is listed exactly once.
+      - V(1) reads one C(nextLink) chain. The single chain is also used with O(order_by), with
+        O(api_version=2022-07-31) (no list parameters), and whenever the service refuses the range filter.
+    type: int
+    default: 8
   rate_limit:
     description:
       - Requests per second this inventory allows itself, shared by all its threads.
       - The service allows 20 per application, counted over every client of the application. The shared client
         starts with a burst of half a second's budget and then paces itself at this rate, which keeps it clear of
         HTTP 429 (each costs at least a second of back-off). Lower it when other automation uses the same
-        application at the same time.
+        application at the same time from other machines; processes of this collection on the same machine share
+        one budget per application by themselves (E(IOTCENTRAL_SHARED_BUDGET=false) turns that off).
     type: float
     default: 20
   include:
@@ -192,7 +203,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from jinja2 import Environment, nodes
 from jinja2.exceptions import TemplateError
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import HAS_REQUESTS, IoTCentralError, normalize_base_url
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import HAS_REQUESTS, IoTCentralError, clip, normalize_base_url, quoted
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import build_client
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.inventory import (
     HOSTVAR_NAMES,
@@ -227,7 +238,8 @@ IMPURE_FILTERS = frozenset(("random", "shuffle", "password_hash"))
 # Only parses expressions to see which variables they read; never renders anything.
 EXPRESSION_PARSER = Environment()
 
-CONNECTION_OPTIONS = ("app", "base_url", "api_token", "bearer_token", "api_version", "validate_certs", "ca_path", "timeout")
+CONNECTION_OPTIONS = ("app", "base_url", "api_token", "bearer_token", "api_version", "validate_certs", "ca_path", "timeout",
+                      "allow_insecure_http")
 SECRET_OPTIONS = ("api_token", "bearer_token")
 TEMPLATED_OPTIONS = ("app", "base_url", "api_token", "bearer_token", "api_version", "ca_path", "filter", "order_by")
 
@@ -285,7 +297,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             settings[name] = str(value) if value is not None and name in TEMPLATED_OPTIONS else value
         settings["device_groups"] = [str(self._template_option("device_groups", group))
                                      for group in self.get_option("device_groups") or []]
-        for name in ("page_size", "device_group_groups", "device_group_prefix", "device_group_group_names",
+        for name in ("page_size", "list_concurrency", "device_group_groups", "device_group_prefix", "device_group_group_names",
                      "device_group_concurrency", "rate_limit", "include", "exclude", "hostnames", "hostvars_prefix", "strict",
                      "compose", "groups", "keyed_groups"):
             settings[name] = self.get_option(name)
@@ -297,11 +309,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             check_options(page_size=settings["page_size"], concurrency=settings["device_group_concurrency"],
                           hostnames=settings["hostnames"], hostvars_prefix=settings["hostvars_prefix"],
                           device_groups=settings["device_groups"],
-                          group_name_source=settings["device_group_group_names"], rate_limit=settings["rate_limit"])
+                          group_name_source=settings["device_group_group_names"], rate_limit=settings["rate_limit"],
+                          list_concurrency=settings["list_concurrency"])
             settings["base_url"] = normalize_base_url(settings["app"], settings["base_url"])
             # Built now (it makes no request) so a bad credential or timeout is reported even on a warm cache.
             settings["client"] = build_client(settings, rate_limit=settings["rate_limit"],
-                                              pool_size=settings["device_group_concurrency"] + 1)
+                                              pool_size=settings["device_group_concurrency"] + settings["list_concurrency"])
         except (InventoryError, ValueError) as exc:
             raise AnsibleParserError("%s: %s" % (self.NAME, exc))
         return settings
@@ -344,7 +357,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return fetch_inventory(client, filter=settings["filter"], order_by=settings["order_by"],
                                    page_size=settings["page_size"], device_groups=settings["device_groups"],
                                    device_group_groups=settings["device_group_groups"],
-                                   concurrency=settings["device_group_concurrency"])
+                                   concurrency=settings["device_group_concurrency"],
+                                   list_concurrency=settings["list_concurrency"])
         except IoTCentralError as exc:
             raise AnsibleParserError("%s: cannot read the devices of %s, so no host was added: %s"
                                      % (self.NAME, settings["base_url"], exc))
@@ -404,7 +418,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             value = self._compose(expression, variables)
         except Exception as exc:  # pylint: disable=broad-exception-caught
             if self._settings["strict"]:
-                raise InventoryError("hostnames entry %r failed for device %s: %s" % (expression, device_id, exc))
+                raise InventoryError("hostnames entry %s failed for device %s: %s" % (quoted(expression), device_id, clip(exc, 300)))
             return None
         return value
 
@@ -419,10 +433,55 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             else:
                 result = str(self.templar.template("{%% if %s %%} True {%% else %%} False {%% endif %%}" % condition)).strip() == "True"
         except Exception as exc:  # pylint: disable=broad-exception-caught
-            raise InventoryError("include/exclude condition %r failed for device %s: %s" % (condition, device_id, exc))
+            raise InventoryError("include/exclude condition %s failed for device %s: %s" % (quoted(condition), device_id, clip(exc, 300)))
         if key is not None:
             self._memo[key] = result
         return result
+
+    def _keyed_group_inputs(self, keyed_groups):
+        """The expressions whose values decide a host's keyed groups, or None when something else may decide them."""
+        inputs = []
+        for entry in keyed_groups if isinstance(keyed_groups, list) else ():
+            if not isinstance(entry, dict):
+                continue
+            parent = entry.get("parent_group")
+            if parent is not None and (not isinstance(parent, str) or self.templar.is_template(parent)):
+                return None
+            inputs.append(entry.get("key"))
+        return tuple(inputs)
+
+    def _join_groups(self, step, kind, entries, inputs, variables, hostname, strict):
+        """Run ansible-core's group ``step`` for a host, or repeat what it did for an earlier host with the same values.
+
+        ``inputs`` are the expressions the step evaluates. When they only read our own host variables (see
+        _memo_key), hosts with the same values of those variables end in the same groups: the step runs for the
+        first such host, and the others join the groups it joined directly (ancestors follow from the groups).
+        """
+        key = None
+        if inputs is not None:
+            parts = [kind]
+            for expression in inputs:
+                part = self._memo_key("expression", expression, variables) if expression is not None else ("none",)
+                if part is None:
+                    break
+                parts.append(part)
+            else:
+                key = tuple(parts)
+        if key is None:
+            step(entries, variables, hostname, strict=strict)
+            return
+        inventory = self.inventory
+        names = self._memo.get(key)
+        if names is None:
+            host = inventory.get_host(hostname)
+            before = set(group.name for group in host.get_groups())
+            step(entries, variables, hostname, strict=strict)
+            names = [group.name for group in host.get_groups()
+                     if group.name not in before and hostname in group.host_names]
+            self._memo[key] = names
+            return
+        for name in names:
+            inventory.add_host(hostname, name)
 
     def _plan(self, data, settings):
         prefix = settings["hostvars_prefix"]
@@ -447,17 +506,25 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         strict = settings["strict"]
         compose, groups, keyed_groups = settings["compose"], settings["groups"], settings["keyed_groups"]
         try:
+            # With compose setting one of our own variable names, the variables the group steps fetch back from
+            # the host differ from ours: no shortcut then.
+            shortcut = not any(name in self._own_vars for name in (compose or {}))
+            keyed_inputs = self._keyed_group_inputs(keyed_groups) if shortcut and keyed_groups else None
             for hostname, _record, variables in hosts:
                 inventory.add_host(hostname)
                 host = inventory.get_host(hostname)
-                for name, value in variables.items():
-                    host.set_variable(name, value)
+                # Host.set_variable() per variable costs more than everything else per host at 50,000 hosts; it only
+                # untags and validates the name (ours are fixed, valid names) and merges mappings (ours are none).
+                host.vars.update(variables)
                 if compose:
                     self._set_composite_vars(compose, variables, hostname, strict=strict)
                 if groups:
-                    self._add_host_to_composed_groups(groups, variables, hostname, strict=strict)
+                    inputs = tuple(groups.values()) if shortcut and isinstance(groups, dict) else None
+                    self._join_groups(self._add_host_to_composed_groups, "groups", groups, inputs, variables,
+                                      hostname, strict)
                 if keyed_groups:
-                    self._add_host_to_keyed_groups(keyed_groups, variables, hostname, strict=strict)
+                    self._join_groups(self._add_host_to_keyed_groups, "keyed_groups", keyed_groups, keyed_inputs,
+                                      variables, hostname, strict)
             if settings["device_group_groups"]:
                 hostname_of = dict((record["id"], hostname) for hostname, record, _variables in hosts)
                 made, warnings = device_group_groups(data, settings["device_group_prefix"],

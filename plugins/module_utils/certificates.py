@@ -13,7 +13,7 @@ matches, verification certificate was signed by the certificate) runs before the
 from __future__ import annotations
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils import x509 as x509_utils
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient, quoted
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.enrollmentgroups import (
     ATTESTATION_OPTIONS,
     attestation_type,
@@ -26,7 +26,7 @@ ENTRIES = ("primary", "secondary")
 
 def validate_entry(entry):
     if entry not in ENTRIES:
-        raise ValueError("entry must be primary or secondary, not %r" % (entry,))
+        raise ValueError("entry must be primary or secondary, not %s" % quoted(entry))
     return entry
 
 

@@ -15,13 +15,22 @@ validation never pays for it, and ``import`` of this file stays cheap (measured 
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import json
+import os
 import random
 import re
+import reprlib
 import threading
 import time
 import uuid
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.ratelimit import (
+    RateLimiter,
+    RetryBudget,
+    shared_bucket_for,
+)
 
 COLLECTION_VERSION = "0.1.0"
 USER_AGENT = "fleetops.iotcentral/" + COLLECTION_VERSION
@@ -42,6 +51,37 @@ HAS_REQUESTS = importlib.util.find_spec("requests") is not None
 
 APP_SUBDOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
+# A value quoted in a message is cut to this many characters: a 1 MB id must not make a 1 MB message.
+MAX_QUOTED_CHARS = 120
+# The service's own error message, and a path, are cut to these lengths.
+MAX_SERVICE_MESSAGE_CHARS = 500
+MAX_PATH_CHARS = 200
+# Methods whose effect a lost response leaves in doubt.
+WRITE_METHODS = frozenset(("PUT", "PATCH", "DELETE", "POST"))
+TLS_HINT = ("set ca_path to the PEM bundle of the certificate authority that signed the service's certificate, "
+            "or validate_certs: false for a test endpoint you control")
+
+
+def clip(text, limit=MAX_QUOTED_CHARS):
+    """``text`` cut to ``limit`` characters, saying how long it was, so a message stays readable."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return "%s...(%d characters)" % (text[:limit], len(text))
+
+
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = MAX_QUOTED_CHARS
+_SHORT_REPR.maxlevel = 3
+
+
+def quoted(value, limit=MAX_QUOTED_CHARS):
+    """``repr(value)`` for a message, cut like :func:`clip` (without first building the repr of a huge value)."""
+    if isinstance(value, str):
+        text = repr(value[:limit])
+        return clip(text, limit + 2) if len(value) <= limit else "%s...(%d characters)" % (text, len(value))
+    return clip(_SHORT_REPR.repr(value), limit)
+
 
 class IoTCentralError(Exception):
     """A failed API call, or a client-side problem found before any call.
@@ -51,9 +91,13 @@ class IoTCentralError(Exception):
     never contains credentials.
     """
 
-    def __init__(self, message, status=None, code=None, request_id=None, method=None, path=None, hint=None):
+    def __init__(self, message, status=None, code=None, request_id=None, method=None, path=None, hint=None,
+                 may_have_applied=False):
         super().__init__(message)
         self.message = message
+        # True when a write may have reached the service although it failed (a lost response, a 5xx):
+        # callers re-read the resource instead of reporting a failure that may not be one.
+        self.may_have_applied = may_have_applied
         self.status = status
         self.code = code
         self.request_id = request_id
@@ -64,7 +108,7 @@ class IoTCentralError(Exception):
     def __str__(self):
         parts = []
         if self.method and self.path:
-            parts.append("%s %s failed:" % (self.method, self.path))
+            parts.append("%s %s failed:" % (self.method, clip(self.path, MAX_PATH_CHARS)))
         if self.status is not None:
             parts.append("HTTP %s" % self.status)
         if self.code:
@@ -72,7 +116,7 @@ class IoTCentralError(Exception):
         elif self.status is not None and self.message:
             parts[-1] += ":"
         if self.message:
-            parts.append(self.message)
+            parts.append(clip(self.message, MAX_SERVICE_MESSAGE_CHARS))
         if self.request_id:
             parts.append("(requestId %s)" % self.request_id)
         text = " ".join(parts)
@@ -90,60 +134,19 @@ class IoTCentralError(Exception):
         }
 
 
-class RateLimiter:
-    """Token bucket shared by every thread of a process.
+class RetryPolicy:
+    """Exponential backoff with full jitter, bounded in attempts and in total time.
 
-    Keeps a process under the service's per-application budget instead of discovering it through
-    429s. ``pause()`` lets a 429 seen by one thread hold back all of them, so the client never
-    needs to hit the limit twice in a row.
+    Throttling (429) is not bounded per request: the client's :class:`RetryBudget` ends it only when no request
+    got through for ``max_stall`` seconds (at most ``max_throttle_retries`` per request), while the adaptive rate
+    limiter slows every request down. Backoff after a 429 grows only up to ``throttle_backoff_cap`` doublings.
     """
 
-    def __init__(self, rate, burst=None, clock=time.monotonic, sleep=time.sleep):
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.rate = float(rate)
-        # Half a second's budget by default, not a whole second's: a process cannot know what the seconds before
-        # it spent of the application's budget (the previous task, another fork), and the headroom absorbs
-        # timing jitter between our clock and the service's, so a steady stream at the limit is not throttled
-        # (tests/benchmarks/bench_limiter.py: one 429 per run with a full second's burst, none with half).
-        self.capacity = float(burst if burst is not None else max(1.0, rate / 2.0))
-        self._tokens = self.capacity
-        self._clock = clock
-        self._sleep = sleep
-        self._updated = clock()
-        self._paused_until = 0.0
-        self._lock = threading.Lock()
-
-    def acquire(self):
-        while True:
-            with self._lock:
-                now = self._clock()
-                if now < self._paused_until:
-                    wait = self._paused_until - now
-                else:
-                    self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
-                    self._updated = now
-                    # The tolerance keeps float rounding from leaving a bucket at 0.9999999 forever.
-                    if self._tokens >= 1.0 - 1e-9:
-                        self._tokens = max(0.0, self._tokens - 1.0)
-                        return
-                    wait = max((1.0 - self._tokens) / self.rate, 1e-4)
-            self._sleep(wait)
-
-    def pause(self, seconds):
-        with self._lock:
-            until = self._clock() + seconds
-            if until > self._paused_until:
-                self._paused_until = until
-            # A throttled service means our bucket was optimistic: start again from empty.
-            self._tokens = 0.0
-            self._updated = max(self._updated, until)
-
-
-class RetryPolicy:
-    """Exponential backoff with full jitter, bounded in attempts and in total time."""
-
-    def __init__(self, max_retries=6, base_delay=0.5, max_delay=30.0, max_total=120.0, throttle_window=1.0):
+    def __init__(self, max_retries=6, base_delay=0.5, max_delay=30.0, max_total=120.0, throttle_window=1.0,
+                 max_stall=120.0, max_throttle_retries=100, throttle_backoff_cap=3):
+        self.max_stall = max_stall
+        self.max_throttle_retries = max_throttle_retries
+        self.throttle_backoff_cap = throttle_backoff_cap
         self.max_retries = max_retries
         self.base_delay = base_delay
         self.max_delay = max_delay
@@ -182,6 +185,21 @@ def parse_retry_after(value, now=None):
     return max(0.0, when.timestamp() - now)
 
 
+def exception_chain(exc):
+    """``exc`` and every exception it wraps: ``reason`` (urllib3), ``__cause__``, ``__context__`` and exception args."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen or not isinstance(current, BaseException):
+            continue
+        seen.add(id(current))
+        yield current
+        pending.append(getattr(current, "reason", None))
+        pending.append(current.__cause__)
+        pending.append(current.__context__)
+        pending.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
+
+
 def never_reached_service(exc):
     """True when a connection error means no request reached the service (refused or unresolvable host).
 
@@ -193,19 +211,58 @@ def never_reached_service(exc):
         from urllib3.exceptions import NewConnectionError  # pylint: disable=import-outside-toplevel
     except ImportError:  # pragma: no cover - urllib3 comes with requests
         return False
-    pending, seen = [exc], set()
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, NewConnectionError):
-            return True
-        pending.append(getattr(current, "reason", None))
-        pending.append(current.__cause__)
-        pending.append(current.__context__)
-        pending.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
-    return False
+    return any(isinstance(current, NewConnectionError) for current in exception_chain(exc))
+
+
+def certificate_problem(exc):
+    """What certificate verification said (``self-signed certificate``, ``Hostname mismatch, ...``), or None when
+    ``exc`` is not a verification failure (a handshake cut short is a network fault like any other)."""
+    import ssl  # pylint: disable=import-outside-toplevel
+
+    for current in exception_chain(exc):
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current.verify_message or current.reason or "certificate verify failed"
+    return None
+
+
+def tls_verify_setting(validate_certs, ca_path):
+    """The ``verify`` argument for every request: False, the user's CA bundle, or True (the system store).
+
+    Given per request, because requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace a session's
+    ``verify`` (and even ``verify=False``) when the request itself does not say; what the user set must win.
+    """
+    if not validate_certs:
+        return False
+    return ca_path or True
+
+
+def check_ca_path(ca_path, validate_certs=True):
+    """ValueError naming the option when ``ca_path`` cannot be used (requests would raise a bare OSError)."""
+    if ca_path and validate_certs and not os.path.exists(ca_path):
+        raise ValueError("ca_path %s does not exist: give the path of a PEM file (or c_rehash directory) of the "
+                         "certificate authorities to trust, or leave ca_path unset to use the system store"
+                         % quoted(ca_path))
+
+
+def is_loopback_host(host):
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1): traffic that never leaves the machine."""
+    host = (host or "").strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_transport(base_url, allow_insecure_http=False):
+    """Refuse plain ``http://`` to a host that is not loopback unless the user allowed it: the token would travel
+    in clear text. Loopback (the emulator, a local tunnel) is allowed."""
+    parts = urlsplit(base_url)
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback_host(parts.hostname):
+        raise ValueError("base_url %s uses plain http to a host that is not loopback, so the credential would be sent "
+                         "in clear text: use https, or set allow_insecure_http: true (IOTCENTRAL_ALLOW_INSECURE_HTTP) "
+                         "if the network path is trusted" % quoted(base_url))
 
 
 def parse_sas_token(token):
@@ -260,6 +317,16 @@ def normalize_base_url(app=None, base_url=None):
     raise ValueError("Either app or base_url is required (or the IOTCENTRAL_APP / IOTCENTRAL_BASE_URL environment variables)")
 
 
+def outcome_in_doubt(method, status, error):
+    """True when one attempt of a write may have been applied although no success came back: the connection
+    failed after the request was sent, or the service (or a gateway in front of it) answered 5xx."""
+    if method not in WRITE_METHODS:
+        return False
+    if error is not None:
+        return error[0] == "read"
+    return status is not None and status >= 500
+
+
 class Response:
     __slots__ = ("status", "body", "headers")
 
@@ -274,12 +341,12 @@ class IoTCentralClient:
 
     def __init__(self, base_url, api_token=None, bearer_token=None, api_version=None, validate_certs=True,
                  ca_path=None, timeout=30.0, rate_limit=SERVICE_RATE_LIMIT, retry_policy=None, pool_size=10,
-                 sleep=time.sleep, clock=time.monotonic):
+                 sleep=time.sleep, clock=time.monotonic, shared_budget=True):
         self.base_url = base_url.rstrip("/")
         self._base_parts = urlsplit(self.base_url)
         if api_version is not None and api_version not in SUPPORTED_API_VERSIONS:
             raise ValueError(
-                "api_version %r is not supported; use one of %s" % (api_version, ", ".join(SUPPORTED_API_VERSIONS))
+                "api_version %s is not supported; use one of %s" % (quoted(api_version), ", ".join(SUPPORTED_API_VERSIONS))
             )
         # Pinned means the user chose it: then we never switch to the preview version on their behalf.
         self.api_version_pinned = api_version is not None
@@ -287,10 +354,17 @@ class IoTCentralClient:
         self._auth_header = self._build_auth_header(api_token, bearer_token)
         self.validate_certs = validate_certs
         self.ca_path = ca_path
+        self._verify = tls_verify_setting(validate_certs, ca_path)
         self.timeout = float(timeout)
         self.connect_timeout = min(10.0, self.timeout)
         self.retry_policy = retry_policy or RetryPolicy()
-        self.rate_limiter = RateLimiter(rate_limit, sleep=sleep, clock=clock) if rate_limit else None
+        self.rate_limiter = None
+        if rate_limit:
+            # This process's share (rate_limit), chained to the machine-wide bucket of the application (the
+            # service's budget, shared by every process of the collection here; ratelimit.py).
+            shared = shared_bucket_for(self.base_url, SERVICE_RATE_LIMIT) if shared_budget else None
+            self.rate_limiter = RateLimiter(rate_limit, sleep=sleep, clock=clock, shared=shared)
+        self.retry_budget = RetryBudget(self.retry_policy.max_stall, clock=clock)
         self.pool_size = pool_size
         self._sleep = sleep
         self._clock = clock
@@ -416,6 +490,8 @@ class IoTCentralClient:
         policy = self.retry_policy
         started = self._clock()
         attempt = 0
+        throttled = 0
+        may_have_applied = False
         while True:
             send_headers["x-ms-client-request-id"] = str(uuid.uuid4())
             if self.rate_limiter is not None:
@@ -423,25 +499,41 @@ class IoTCentralClient:
             with self._stats_lock:
                 self.stats["requests"] += 1
             status, error, retry_after, resp = self._send_once(method, url, send_headers, data)
+            may_have_applied = may_have_applied or outcome_in_doubt(method, status, error)
             retryable = False
             if error is not None:
                 # A refused connection never reached the service; anything later may have been applied.
-                retryable = error[0] == "connect" or idempotent
+                # A certificate problem is no transient one: retrying only hides its cause.
+                retryable = error[0] != "tls" and (error[0] == "connect" or idempotent)
             elif status in RETRYABLE_STATUSES:
                 retryable = status == 429 or idempotent
                 if status == 429:
                     with self._stats_lock:
                         self.stats["throttled"] += 1
+            if status is not None and status != 429:
+                self.retry_budget.progress()
             if retryable and retry_after is not None and retry_after > policy.max_delay:
                 # Retrying before the time the service asked for would only meet another refusal.
                 retryable = False
-            if retryable and attempt < policy.max_retries:
-                delay = policy.delay(attempt, status=status, retry_after=retry_after)
-                if self._clock() - started + delay <= policy.max_total:
-                    if status == 429 and self.rate_limiter is not None:
+            if retryable and status == 429:
+                # Throttling slows the run down rather than ending it: the rate adapts for every thread, and only
+                # the run's budget (no request through for max_stall seconds) ends the retries.
+                if throttled < policy.max_throttle_retries and self.retry_budget.allows_retry():
+                    delay = policy.delay(min(throttled, policy.throttle_backoff_cap), status=status,
+                                         retry_after=retry_after)
+                    if self.rate_limiter is not None:
+                        self.rate_limiter.throttled()
                         self.rate_limiter.pause(delay)
                     else:
                         self._sleep(delay)
+                    throttled += 1
+                    with self._stats_lock:
+                        self.stats["retries"] += 1
+                    continue
+            elif retryable and attempt < policy.max_retries:
+                delay = policy.delay(attempt, status=status, retry_after=retry_after)
+                if self._clock() - started + delay <= policy.max_total:
+                    self._sleep(delay)
                     attempt += 1
                     with self._stats_lock:
                         self.stats["retries"] += 1
@@ -450,6 +542,9 @@ class IoTCentralClient:
 
         if error is not None:
             kind, detail = error
+            if kind == "tls":
+                raise IoTCentralError("%s for %s" % (detail, self._base_parts.netloc), method=method, path=display_path,
+                                      hint=TLS_HINT[0].upper() + TLS_HINT[1:])
             raise IoTCentralError(
                 "%s error talking to %s: %s%s" % (
                     "Connection" if kind == "connect" else "Network", self._base_parts.netloc, detail,
@@ -457,12 +552,20 @@ class IoTCentralClient:
                 ),
                 method=method, path=display_path,
                 hint="Check app/base_url, validate_certs/ca_path and network access" if kind == "connect" else None,
+                may_have_applied=may_have_applied,
             )
         if status == 404 and allow_404:
             return None
         if status in expected:
             return Response(status, self._json_or_none(resp), resp.headers)
-        raise self._error_from_response(method, display_path, resp, attempt)
+        error = self._error_from_response(method, display_path, resp, attempt + throttled)
+        error.may_have_applied = may_have_applied
+        if status == 429 and self.retry_budget.exhausted:
+            error.retry_budget_exhausted = True
+            error.hint = ("Throttled for %.0f s without one request getting through (the run's retry budget); lower "
+                          "rate_limit or run fewer jobs against this application at once"
+                          % self.retry_budget.stalled_for())
+        raise error
 
     def _send_once(self, method, url, headers, data):
         """One HTTP exchange. Returns (status, error, retry_after, response); error is (kind, text) or None."""
@@ -470,10 +573,14 @@ class IoTCentralClient:
 
         session = self._get_session()
         try:
-            resp = session.request(method, url, headers=headers, data=data,
+            resp = session.request(method, url, headers=headers, data=data, verify=self._verify,
                                    timeout=(self.connect_timeout, self.timeout), allow_redirects=False)
         except requests.exceptions.SSLError as exc:
-            return None, ("connect", "TLS verification failed (%s)" % type(exc).__name__), None, None
+            problem = certificate_problem(exc)
+            if problem is not None:
+                return None, ("tls", "TLS certificate verification failed: %s" % clip(problem)), None, None
+            # No request went out before the handshake completed: safe to retry like a refused connection.
+            return None, ("connect", "TLS handshake failed (%s)" % type(exc).__name__), None, None
         except requests.exceptions.ConnectTimeout:
             return None, ("connect", "connect timeout after %.0fs" % self.connect_timeout), None, None
         except requests.exceptions.ConnectionError as exc:
@@ -483,6 +590,11 @@ class IoTCentralClient:
             return None, ("read", "no response within %.0fs (timeout)" % self.timeout), None, None
         except requests.exceptions.RequestException as exc:
             return None, ("read", type(exc).__name__), None, None
+        except OSError as exc:
+            # requests reports an unusable CA bundle as a bare OSError, before anything is sent.
+            if "certificate" in str(exc).lower():
+                return None, ("tls", "cannot load the CA bundle: %s" % clip(exc)), None, None
+            return None, ("read", "connection failed (%s)" % type(exc).__name__), None, None
         return resp.status_code, None, parse_retry_after(resp.headers.get("Retry-After")), resp
 
     @staticmethod
@@ -501,7 +613,7 @@ class IoTCentralClient:
         message = details.get("message")
         if not message:
             text = (resp.text or "").strip().replace("\n", " ")
-            message = text[:300] if text else (resp.reason or "no error body")
+            message = clip(text, 300) if text else (resp.reason or "no error body")
         request_id = details.get("requestId") or resp.headers.get("x-ms-request-id")
         hint = None
         if resp.status_code == 401:
@@ -565,6 +677,10 @@ class IoTCentralClient:
             seen_links.add(next_link)
             resp = self.request("GET", None, url=self._rebase(next_link, api_version or self.api_version))
 
+    def rebase_link(self, link, api_version):
+        """A nextLink re-rooted on our base_url (see :meth:`paged`), for callers that follow chains themselves."""
+        return self._rebase(link, api_version)
+
     def _rebase(self, link, api_version):
         parts = urlsplit(link)
         query = parts.query
@@ -572,6 +688,6 @@ class IoTCentralClient:
             query = (query + "&" if query else "") + "api-version=" + quote(api_version)
         path = parts.path
         if not path.startswith("/api/"):
-            raise IoTCentralError("Unexpected nextLink path %r from the service" % path)
+            raise IoTCentralError("Unexpected nextLink path %s from the service" % quoted(path))
         base = self._base_parts
         return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + path, query, ""))

@@ -12,7 +12,10 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import 
     SUPPORTED_API_VERSIONS,
     IoTCentralClient,
     IoTCentralError,
+    check_ca_path,
+    check_transport,
     normalize_base_url,
+    quoted,
 )
 
 CONNECTION_ARGSPEC = dict(
@@ -24,6 +27,7 @@ CONNECTION_ARGSPEC = dict(
     validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["IOTCENTRAL_VALIDATE_CERTS"])),
     ca_path=dict(type="path", fallback=(env_fallback, ["IOTCENTRAL_CA_PATH"])),
     timeout=dict(type="float", default=30.0, fallback=(env_fallback, ["IOTCENTRAL_TIMEOUT"])),
+    allow_insecure_http=dict(type="bool", default=False, fallback=(env_fallback, ["IOTCENTRAL_ALLOW_INSECURE_HTTP"])),
 )
 
 
@@ -39,8 +43,11 @@ def build_client(params, rate_limit=None, pool_size=10):
         kwargs["rate_limit"] = rate_limit
     if params.get("timeout") is not None and params["timeout"] <= 0:
         raise ValueError("timeout must be a positive number of seconds")
+    base_url = normalize_base_url(params.get("app"), params.get("base_url"))
+    check_transport(base_url, params.get("allow_insecure_http"))
+    check_ca_path(params.get("ca_path"), params.get("validate_certs", True))
     return IoTCentralClient(
-        normalize_base_url(params.get("app"), params.get("base_url")),
+        base_url,
         api_token=params.get("api_token"),
         bearer_token=params.get("bearer_token"),
         api_version=params.get("api_version"),
@@ -143,7 +150,7 @@ class IoTCentralModule:
 def validate_id(value, pattern, what, rule, field="id"):
     """``value`` if it is a string matching ``pattern``; else a ValueError naming ``field`` and the ``rule`` to follow."""
     if not isinstance(value, str) or not pattern.match(value):
-        raise ValueError("%s %r is not a valid %s: use %s" % (field, value, what, rule))
+        raise ValueError("%s %s is not a valid %s: use %s" % (field, quoted(value), what, rule))
     return value
 
 
@@ -213,9 +220,76 @@ def guarded_patch(client, path, delta, current, compare, what, content_type="app
     return client.patch(path, body, api_version=api_version, content_type=content_type)
 
 
+def settle_write(write, reread, applied, what):
+    """``write()``, and when it fails after it may have reached the service, what a re-read shows happened.
+
+    ``reread()`` returns the resource as it is now (None when absent) and ``applied(fresh)`` says whether that
+    shows the write done. Done: the re-read resource is returned, as if the write had answered. Not done: the
+    write's error is raised, saying so. The re-read failing too: "outcome unknown", with both errors.
+    """
+    try:
+        return write()
+    except IoTCentralError as exc:
+        if not exc.may_have_applied:
+            raise
+        failure = exc
+    problem = None
+    try:
+        fresh = reread()
+    except IoTCentralError as exc:
+        problem = exc
+    if problem is not None:
+        raise IoTCentralError("%s: outcome unknown: the write failed after it may have reached the service (%s), and "
+                              "reading it back failed too (%s); run the task again to converge"
+                              % (what, failure, problem), status=failure.status, code=failure.code,
+                              request_id=failure.request_id)
+    if applied(fresh):
+        return fresh
+    failure.hint = "%s%s was read back: the change was not applied" % (failure.hint + ". " if failure.hint else "", what)
+    raise failure
+
+
+def confirm_created(client, path, desired, compare, put_defaults, what, api_version=None,
+                    content_type="application/json", recompare=None):
+    """Read a resource back after its create (a PUT, which replaces) and re-converge what another writer undid.
+
+    Two tasks that both found the resource missing both PUT it: the later PUT replaces the earlier one, and the
+    fields only the earlier task asked for return to their defaults. A field back at its default (``put_defaults``:
+    field -> what a PUT without it leaves) is re-applied with an etag-guarded PATCH; a field holding another value
+    that someone chose is a conflict, reported rather than overwritten. Returns the resource as it is now.
+    """
+    fresh = client.get(path, api_version=api_version, allow_404=True)
+    if fresh is None:
+        raise IoTCentralError("%s was deleted by another writer right after this task created it" % what)
+    delta = compare(desired, fresh)
+    if not delta:
+        return fresh
+    raise_conflicts(what, delta, fresh, put_defaults)
+    return guarded_patch(client, path, delta, fresh, recompare or compare, what, content_type=content_type,
+                         api_version=api_version)
+
+
+def raise_conflicts(what, delta, fresh, put_defaults):
+    """IoTCentralError when ``fresh`` holds, for a field of ``delta``, a value another writer chose (not a default)."""
+    conflicts = sorted(key for key in delta if not _is_put_default(fresh.get(key), key, put_defaults))
+    if conflicts:
+        raise IoTCentralError(
+            "%s was written by another writer while this task created it: %s; nothing was overwritten, run the "
+            "task again to apply this task's values" % (what, ", ".join(
+                "%s is %s, this task asked for %s" % (key, quoted(fresh.get(key), 60), quoted(delta[key], 60))
+                for key in conflicts)))
+
+
+def _is_put_default(value, key, put_defaults):
+    if key not in put_defaults:
+        return False
+    default = put_defaults[key]
+    return value == default or (value in (None, []) and default in (None, []))
+
+
 def converge_resource(client, path, resource_id, state, current, desired, compare, create_body, diff_keys, what,
                       check_mode=False, api_version=None, content_type="application/json", recompare=None,
-                      planned_view=None, planned_create=None):
+                      planned_view=None, planned_create=None, put_defaults=None):
     """The skeleton every state-based resource shares: delete, create with PUT, or PATCH only what differs.
 
     ``current`` is the resource as read (None when it does not exist), ``desired`` the fields the user asked
@@ -223,13 +297,20 @@ def converge_resource(client, path, resource_id, state, current, desired, compar
     when the resource must be created (it may refuse with ValueError before anything is written).
     ``recompare(delta, fresh)`` rebuilds the delta after a 412 (default: ``compare``), ``planned_view(after)``
     adjusts what check mode shows for an update, ``planned_create(body)`` for a create (default: the body plus the
-    id). Returns ``(action, resource, diff)``.
+    id). ``put_defaults`` (field -> what a PUT without it leaves) makes a create read
+    the resource back and re-converge what a concurrent creator's PUT undid (:func:`confirm_created`); None
+    leaves that to the caller (``device_fleet`` checks all its creates with one listing).
+    A write that fails after it may have reached the service is settled by a re-read (:func:`settle_write`).
+    Returns ``(action, resource, diff)``.
     """
+    def reread():
+        return client.get(path, api_version=api_version, allow_404=True)
+
     if state == "absent":
         if current is None:
             return "unchanged", None, diff_view(None, None, diff_keys)
         if not check_mode:
-            client.delete(path, api_version=api_version)
+            settle_write(lambda: client.delete(path, api_version=api_version), reread, lambda fresh: fresh is None, what)
         return "deleted", None, diff_view(current, None, diff_keys)
 
     if current is None:
@@ -237,7 +318,11 @@ def converge_resource(client, path, resource_id, state, current, desired, compar
         if check_mode:
             after = planned_create(body) if planned_create else dict(body, id=resource_id)
             return "created", after, diff_view(None, after, diff_keys)
-        created = client.put(path, body, api_version=api_version)
+        created = settle_write(lambda: client.put(path, body, api_version=api_version), reread,
+                               lambda fresh: fresh is not None and not compare(desired, fresh), what)
+        if put_defaults is not None:
+            created = confirm_created(client, path, desired, compare, put_defaults, what, api_version=api_version,
+                                      content_type=content_type, recompare=recompare)
         return "created", created, diff_view(None, created, diff_keys)
 
     delta = compare(desired, current)
@@ -248,6 +333,9 @@ def converge_resource(client, path, resource_id, state, current, desired, compar
         if planned_view is not None:
             after = planned_view(after)
         return "updated", after, diff_view(current, after, diff_keys)
-    updated = guarded_patch(client, path, delta, current, recompare or compare, what, content_type=content_type,
-                            api_version=api_version)
+    recompare = recompare or compare
+    updated = settle_write(
+        lambda: guarded_patch(client, path, delta, current, recompare, what, content_type=content_type,
+                              api_version=api_version),
+        reread, lambda fresh: fresh is not None and not recompare(delta, fresh), what)
     return "updated", updated, diff_view(current, updated, diff_keys)

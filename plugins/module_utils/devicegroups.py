@@ -82,7 +82,8 @@ def ensure_device_group(client, spec, check_mode=False):
 
     return converge_resource(client, group_path(group_id), group_id, spec.get("state") or "present",
                              get_group(client, group_id), desired, compare_group, create_body, DIFF_KEYS,
-                             "Device group %s" % group_id, check_mode=check_mode)
+                             "Device group %s" % group_id, check_mode=check_mode,
+                             put_defaults={"description": None, "organizations": None})
 
 
 def list_device_groups(client):

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import PREVIEW_API_VERSION, IoTCentralClient
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import converge_resource, differences, validate_id
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.listing import RangeFilterRefused, list_partitioned
 
 # The how-to: "A device ID can contain letters, numbers, and the - character." 128 is IoT Hub's device id limit.
 DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,128}$")
@@ -142,12 +143,20 @@ def get_device(client, device_id, api_version=None):
     return client.get(device_path(device_id), api_version=api_version, allow_404=True)
 
 
-def ensure_device(client, spec, check_mode=False, current=None, current_known=False, check_template=True):
+def put_defaults(device_id):
+    """What a device PUT leaves in the fields its body does not give (a PUT replaces the whole device)."""
+    return {"displayName": device_id, "enabled": True, "simulated": False, "template": None, "organizations": None}
+
+
+def ensure_device(client, spec, check_mode=False, current=None, current_known=False, check_template=True,
+                  confirm_create=True):
     """Converge one device. ``spec`` uses module option names plus ``id`` and ``state``.
 
     Returns ``(action, device, diff)`` with action one of created/updated/deleted/unchanged.
     ``current``/``current_known`` let a bulk caller pass a device it already listed (saves a GET), and
     ``check_template=False`` one that already checked the templates it writes.
+    A created device is read back and re-converged if a concurrent creator replaced it, unless
+    ``confirm_create`` is false (``device_fleet`` confirms all its creates at once).
     """
     device_id = validate_device_id(spec["id"])
     version = device_api_version(client, spec)
@@ -161,13 +170,24 @@ def ensure_device(client, spec, check_mode=False, current=None, current_known=Fa
     return converge_resource(client, device_path(device_id), device_id, state, current,
                              desired, compare, lambda: desired, DIFF_KEYS, "Device %s" % device_id,
                              check_mode=check_mode, api_version=version,
-                             planned_create=lambda body: planned_device(device_id, body))
+                             planned_create=lambda body: planned_device(device_id, body),
+                             put_defaults=put_defaults(device_id) if confirm_create else None)
 
 
-def list_devices(client, filter=None, order_by=None, limit=None, page_size=None):  # pylint: disable=redefined-builtin
-    """Devices matching a server-side filter, each with its computed status."""
+def list_devices(client, filter=None, order_by=None, limit=None, page_size=None, concurrency=1):  # pylint: disable=redefined-builtin
+    """Devices matching a server-side filter, each with its computed status.
+
+    With ``concurrency`` above 1, a whole list in the default order (by id) is read as several id ranges at once
+    where the api-version has list parameters (module_utils/listing.py); otherwise one nextLink chain.
+    """
     if limit is not None and page_size is None:
         page_size = min(limit, 100)
     version = client.list_api_version()
+    if concurrency > 1 and limit is None and not order_by and version == PREVIEW_API_VERSION:
+        try:
+            return [with_status(device) for device in
+                    list_partitioned(client, filter, page_size=page_size, concurrency=concurrency, api_version=version)]
+        except RangeFilterRefused:
+            pass  # the single chain below is always exact
     params = client.list_params(filter=filter, order_by=order_by, page_size=page_size, api_version=version)
     return [with_status(device) for device in client.paged("/devices", params=params, api_version=version, limit=limit)]

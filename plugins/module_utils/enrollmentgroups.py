@@ -14,8 +14,13 @@ import binascii
 import copy
 import re
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import differences, guarded_patch, validate_id
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient, quoted
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import (
+    differences,
+    guarded_patch,
+    settle_write,
+    validate_id,
+)
 
 # The spec's EnrollmentGroupId: ^[a-zA-Z0-9-]*$ (no underscore, unlike device group ids), maxLength 255.
 ENROLLMENT_GROUP_ID_PATTERN = re.compile(r"^[a-zA-Z0-9-]{1,255}$")
@@ -103,9 +108,9 @@ def _check_spec(spec):
     group_id = validate_enrollment_group_id(spec["id"])
     attestation = spec.get("attestation")
     if attestation is not None and attestation not in ATTESTATIONS:
-        raise ValueError("attestation must be one of %s, not %r" % (", ".join(sorted(ATTESTATIONS)), attestation))
+        raise ValueError("attestation must be one of %s, not %s" % (", ".join(sorted(ATTESTATIONS)), quoted(attestation)))
     if spec.get("type") is not None and spec["type"] not in GROUP_TYPES:
-        raise ValueError("type must be one of %s, not %r" % (", ".join(GROUP_TYPES), spec["type"]))
+        raise ValueError("type must be one of %s, not %s" % (", ".join(GROUP_TYPES), quoted(spec["type"])))
     keys = {}
     for option, field in KEY_FIELDS:
         if spec.get(option) is not None:
@@ -149,12 +154,19 @@ def ensure_enrollment_group(client, spec, check_mode=False):
     state = spec.get("state") or "present"
     path = enrollment_group_path(group_id)
     current = get_enrollment_group(client, group_id)
+    what = "Enrollment group %s" % group_id
+
+    def reread():
+        return get_enrollment_group(client, group_id)
+
+    def put(body):
+        return settle_write(lambda: client.put(path, body), reread, lambda fresh: _shows_body(fresh, body), what)
 
     if state == "absent":
         if current is None:
             return "unchanged", None, group_diff_view(None, None)
         if not check_mode:
-            client.delete(path)
+            settle_write(lambda: client.delete(path), reread, lambda fresh: fresh is None, what)
         return "deleted", None, group_diff_view(current, None)
 
     if current is None:
@@ -165,7 +177,7 @@ def ensure_enrollment_group(client, spec, check_mode=False):
         if check_mode:
             after = dict(body, id=group_id)
             return "created", mask_group(after), group_diff_view(None, after)
-        created = client.put(path, body)
+        created = put(body)
         return "created", mask_group(created), group_diff_view(None, created)
 
     current_type = attestation_type(current)
@@ -182,8 +194,8 @@ def ensure_enrollment_group(client, spec, check_mode=False):
         if check_mode:
             after = dict(body, id=group_id)
             return "recreated", mask_group(after), group_diff_view(current, after)
-        client.delete(path)
-        created = client.put(path, body)
+        settle_write(lambda: client.delete(path), reread, lambda fresh: fresh is None, what)
+        created = put(body)
         return "recreated", mask_group(created), group_diff_view(current, created)
 
     if keys and current_type != "symmetricKey":
@@ -205,9 +217,21 @@ def ensure_enrollment_group(client, spec, check_mode=False):
     if check_mode:
         after = dict(current, **delta)
         return "updated", mask_group(after), group_diff_view(current, after, keys_changed)
-    updated = guarded_patch(client, path, delta, current, _compare_patch, "Enrollment group %s" % group_id,
-                            content_type=MERGE_PATCH)
+    updated = settle_write(
+        lambda: guarded_patch(client, path, delta, current, _compare_patch, what, content_type=MERGE_PATCH),
+        reread, lambda fresh: fresh is not None and not _compare_patch(delta, fresh), what)
     return "updated", mask_group(updated), group_diff_view(current, updated, keys_changed)
+
+
+def _shows_body(fresh, body):
+    """True when a group read back shows what a PUT of ``body`` sets (its keys only when the body gave them)."""
+    if fresh is None or attestation_type(fresh) != body["attestation"]["type"]:
+        return False
+    wanted = dict((key, body[key]) for key in ("displayName", "enabled", "type"))
+    if compare_group(wanted, fresh):
+        return False
+    keys = body["attestation"].get("symmetricKey")
+    return keys is None or group_keys(fresh) == keys
 
 
 def _compare_patch(delta, fresh):

@@ -17,15 +17,18 @@ import json
 import re
 import threading
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import MAX_PAGE_SIZE, IoTCentralError
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import MAX_PAGE_SIZE, IoTCentralError, quoted
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import guarded_patch, raise_conflicts
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import (
     DEVICE_ID_PATTERN,
     TemplateCheck,
     compare,
     desired_fields,
+    device_path,
     ensure_device,
     get_device,
     list_devices,
+    put_defaults,
 )
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties import (
     before_values,
@@ -37,6 +40,7 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties imp
     write_values,
 )
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.capabilities import read_template
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.listing import DEFAULT_LIST_CONCURRENCY, MAX_LIST_CONCURRENCY
 
 ITEM_FIELDS = ("id", "display_name", "template", "simulated", "enabled", "organizations", "state", "properties")
 DEFAULT_FIELDS = ITEM_FIELDS[1:]
@@ -70,7 +74,7 @@ def _boolean(value):
         return value.strip().lower() in _TRUE
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    raise ValueError("must be true or false, got %r" % (value,))
+    raise ValueError("must be true or false, got %s" % quoted(value))
 
 
 def _text(value):
@@ -100,7 +104,7 @@ def _organizations(value):
 
 def _state(value):
     if value not in STATES:
-        raise ValueError("must be one of %s, got %r" % (", ".join(STATES), value))
+        raise ValueError("must be one of %s, got %s" % (", ".join(STATES), quoted(value)))
     return value
 
 
@@ -121,7 +125,8 @@ def _check_fields(where, entry, allowed):
         raise ValueError("%s must be a mapping of device fields, got %s" % (where, type(entry).__name__))
     unknown = sorted(str(key) for key in entry if key not in allowed)
     if unknown:
-        raise ValueError("%s: unknown field %s; use %s" % (where, ", ".join(repr(key) for key in unknown), ", ".join(allowed)))
+        shown = ", ".join(quoted(key, 40) for key in unknown[:5]) + (" and %d more" % (len(unknown) - 5) if len(unknown) > 5 else "")
+        raise ValueError("%s: unknown field %s; use %s" % (where, shown, ", ".join(allowed)))
     clean = {}
     for field in allowed:
         value = entry.get(field)
@@ -142,8 +147,8 @@ def _item_id(index, item):
     if device_id is None:
         raise ValueError("%s: id is required" % where)
     if not isinstance(device_id, str) or not DEVICE_ID_PATTERN.match(device_id):
-        raise ValueError("%s: id %r is not a valid device id: use 1 to 128 letters, digits and '-' "
-                         "(no spaces, dots or underscores)" % (where, device_id))
+        raise ValueError("%s: id %s is not a valid device id: use 1 to 128 letters, digits and '-' "
+                         "(no spaces, dots or underscores)" % (where, quoted(device_id)))
     return device_id
 
 
@@ -219,7 +224,8 @@ def _run_pool(function, items, concurrency):
         return list(pool.map(function, items))
 
 
-def read_current(client, specs, purge=False, purge_scope=None, concurrency=DEFAULT_CONCURRENCY):
+def read_current(client, specs, purge=False, purge_scope=None, concurrency=DEFAULT_CONCURRENCY,
+                 list_concurrency=DEFAULT_LIST_CONCURRENCY):
     """Current state of every listed device and, with purge, of every device in the scope.
 
     Returns ``(current, in_scope)``: ``current`` maps id -> device for the listed devices that exist (and every
@@ -230,16 +236,19 @@ def read_current(client, specs, purge=False, purge_scope=None, concurrency=DEFAU
     With purge: the scope listing, which a purge needs anyway; listed devices it did not return (new devices,
     or devices outside the scope) are read one GET each when there are at most LOOKUP_LIMIT of them, otherwise
     by one listing of the whole application.
+    Listings are read as ``list_concurrency`` id ranges at once (module_utils/listing.py; 1: one nextLink chain).
     """
     if not purge:
         if not specs:
             return {}, None
-        return dict((d["id"], d) for d in list_devices(client, page_size=MAX_PAGE_SIZE)), None
-    in_scope = list_devices(client, filter=scope_filter(purge_scope), page_size=MAX_PAGE_SIZE)
+        listed = list_devices(client, page_size=MAX_PAGE_SIZE, concurrency=list_concurrency)
+        return dict((d["id"], d) for d in listed), None
+    in_scope = list_devices(client, filter=scope_filter(purge_scope), page_size=MAX_PAGE_SIZE,
+                            concurrency=list_concurrency)
     current = dict((d["id"], d) for d in in_scope)
     missing = [spec["id"] for spec in specs if spec["id"] not in current]
     if len(missing) > LOOKUP_LIMIT:
-        for device in list_devices(client, page_size=MAX_PAGE_SIZE):
+        for device in list_devices(client, page_size=MAX_PAGE_SIZE, concurrency=list_concurrency):
             current.setdefault(device["id"], device)
     elif missing:
         for device in _run_pool(lambda device_id: get_device(client, device_id), missing, concurrency):
@@ -388,7 +397,7 @@ def apply_plan(client, changes, check_mode=False, concurrency=DEFAULT_CONCURRENC
         action = None
         try:
             action, _device, _diff = ensure_device(client, change.spec, check_mode=False, current=change.current,
-                                                   current_known=True, check_template=False)
+                                                   current_known=True, check_template=False, confirm_create=False)
             if change.properties:
                 write_values(client, properties_path(change.id), change.properties)
                 if action == "unchanged":
@@ -409,6 +418,52 @@ def apply_plan(client, changes, check_mode=False, concurrency=DEFAULT_CONCURRENC
     for outcome in _run_pool(work, todo, concurrency):
         outcomes[outcome.change.id] = outcome
     return [outcomes[change.id] for change in changes]
+
+
+def confirm_creates(client, outcomes, known_devices, concurrency=DEFAULT_CONCURRENCY):
+    """Read the created devices back and re-converge what a concurrent creator's PUT undid.
+
+    A create is a PUT that replaces the whole device, and the API offers no create-only condition: another task
+    that also found the device missing replaces it, and the fields only this run asked for return to their
+    defaults. Reading back every device after its own PUT would cost one GET per create (2x the floor); one pass
+    after all the creates costs whichever is cheaper: one GET per created device, or a listing of the application
+    (``known_devices`` + the creates, 100 per page; 10 pages for 1,000 creates, 1% more requests). Fields back at
+    their defaults are re-applied with an etag-guarded PATCH; a value another writer chose fails that device
+    (:func:`common.raise_conflicts`). Returns the outcomes, with failures where a device could not be confirmed.
+    """
+    created = [outcome for outcome in outcomes if outcome.action == "created"]
+    if not created:
+        return outcomes
+    pages = -(-(known_devices + len(created)) // MAX_PAGE_SIZE)
+    try:
+        if len(created) <= pages:
+            found = _run_pool(lambda outcome: get_device(client, outcome.change.id), created, concurrency)
+            fresh = dict((outcome.change.id, device) for outcome, device in zip(created, found))
+        else:
+            fresh = dict((device["id"], device) for device in list_devices(client, page_size=MAX_PAGE_SIZE))
+    except IoTCentralError as exc:
+        line = "created, but reading it back to confirm that no concurrent writer undid it failed: %s" % error_line(exc)
+        return [Outcome(o.change, "failed", line, exc.status) if o.action == "created" else o for o in outcomes]
+
+    def confirm(outcome):
+        change = outcome.change
+        device = fresh.get(change.id)
+        try:
+            if device is None:
+                raise IoTCentralError("deleted by another writer right after this run created it")
+            delta = compare(change.delta, device)
+            if delta:
+                what = "Device %s" % change.id
+                raise_conflicts(what, delta, device, put_defaults(change.id))
+                guarded_patch(client, device_path(change.id), delta, device, compare, what)
+        except IoTCentralError as exc:
+            return Outcome(change, "failed", error_line(exc), exc.status)
+        return outcome
+
+    unsettled = [outcome for outcome in created if fresh.get(outcome.change.id) is None
+                 or compare(outcome.change.delta, fresh[outcome.change.id])]
+    confirmed = dict((outcome.change.id, outcome) for outcome in _run_pool(confirm, unsettled, concurrency))
+    return [confirmed.get(outcome.change.id, outcome) for outcome in outcomes]
 
 
 # ----------------------------------------------------------------------------------------- reporting
@@ -528,19 +583,30 @@ def converge_fleet(client, params, check_mode=False, diff_mode=False):
         concurrency = DEFAULT_CONCURRENCY
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise ValueError("concurrency must be between 1 and %d, got %s" % (MAX_CONCURRENCY, concurrency))
+    list_concurrency = params.get("list_concurrency")
+    if list_concurrency is None:
+        list_concurrency = DEFAULT_LIST_CONCURRENCY
+    if not 1 <= list_concurrency <= MAX_LIST_CONCURRENCY:
+        raise ValueError("list_concurrency must be between 1 (one nextLink chain) and %d, got %s"
+                         % (MAX_LIST_CONCURRENCY, list_concurrency))
 
     start = dict(client.stats)
-    current, in_scope = read_current(client, specs, purge, params.get("purge_scope"), concurrency)
+    current, in_scope = read_current(client, specs, purge, params.get("purge_scope"), concurrency,
+                                     list_concurrency)
     properties_current = read_properties_current(client, specs, current, concurrency)
     changes = plan_fleet(specs, current, in_scope if purge else None, properties_current)
     check_templates(client, changes)
     check_fleet_properties(client, changes)
     after_read = dict(client.stats)
     outcomes = apply_plan(client, changes, check_mode=check_mode, concurrency=concurrency)
+    after_write = dict(client.stats)
+    if not check_mode:
+        outcomes = confirm_creates(client, outcomes, len(current), concurrency)
     end = dict(client.stats)
     requests = {
-        "reads": after_read["requests"] - start["requests"],
-        "writes": end["requests"] - after_read["requests"],
+        # Reads include the read-back that confirms the creates (and its rare re-converging PATCHes).
+        "reads": after_read["requests"] - start["requests"] + end["requests"] - after_write["requests"],
+        "writes": after_write["requests"] - after_read["requests"],
         "retries": end["retries"] - start["retries"],
         "throttled": end["throttled"] - start["throttled"],
     }

@@ -16,13 +16,14 @@ import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import MAX_PAGE_SIZE, IoTCentralError
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import MAX_PAGE_SIZE, IoTCentralError, clip, quoted
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devicegroups import (
     list_device_groups,
     list_group_members,
     validate_group_id,
 )
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import device_status, list_devices
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.listing import MAX_LIST_CONCURRENCY
 
 # Bumped whenever the cached structure changes, so an old cache entry is refetched instead of misread.
 CACHE_FORMAT = 1
@@ -61,8 +62,11 @@ class InventoryError(Exception):
 
 
 def check_options(page_size=None, concurrency=None, hostnames=None, hostvars_prefix="", device_groups=None,
-                  group_name_source="displayName", rate_limit=None):
+                  group_name_source="displayName", rate_limit=None, list_concurrency=None):
     """Raise InventoryError naming the first option with a value the plugin cannot use."""
+    if list_concurrency is not None and not 1 <= list_concurrency <= MAX_LIST_CONCURRENCY:
+        raise InventoryError("list_concurrency must be between 1 (one nextLink chain) and %d, not %s"
+                             % (MAX_LIST_CONCURRENCY, list_concurrency))
     if rate_limit is not None and not rate_limit > 0:
         raise InventoryError("rate_limit must be a positive number of requests per second, not %s" % rate_limit)
     if page_size is not None and not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -74,19 +78,19 @@ def check_options(page_size=None, concurrency=None, hostnames=None, hostvars_pre
             raise InventoryError("hostnames must list at least one entry, for example [id]")
         for entry in hostnames:
             if not isinstance(entry, str) or not entry.strip():
-                raise InventoryError("hostnames entries must be non-empty strings (id, displayName or a Jinja expression), not %r"
-                                     % (entry,))
+                raise InventoryError("hostnames entries must be non-empty strings (id, displayName or a Jinja expression), not %s"
+                                     % quoted(entry))
     if hostvars_prefix and not VARIABLE_NAME.match(hostvars_prefix):
-        raise InventoryError("hostvars_prefix %r would not make valid variable names: use letters, digits and '_', "
-                             "not starting with a digit" % (hostvars_prefix,))
+        raise InventoryError("hostvars_prefix %s would not make valid variable names: use letters, digits and '_', "
+                             "not starting with a digit" % quoted(hostvars_prefix))
     for group_id in device_groups or ():
         try:
             validate_group_id(group_id, field="device_groups entry")
         except ValueError as exc:
             raise InventoryError(str(exc))
     if group_name_source not in GROUP_NAME_SOURCES:
-        raise InventoryError("device_group_group_names must be one of %s, not %r"
-                             % (", ".join(GROUP_NAME_SOURCES), group_name_source))
+        raise InventoryError("device_group_group_names must be one of %s, not %s"
+                             % (", ".join(GROUP_NAME_SOURCES), quoted(group_name_source)))
 
 
 def cache_key(plugin_name, base_url, api_version=None, filter=None, order_by=None, page_size=None,  # pylint: disable=redefined-builtin
@@ -128,21 +132,22 @@ def _group_members(client, group_id, page_size, asked):
         if exc.status != 404:
             raise
         if asked:
-            message = "device_groups: device group %r does not exist in this application" % group_id
+            message = "device_groups: device group %s does not exist in this application" % quoted(group_id)
         else:
-            message = "device group %r was deleted while the inventory was being read; run it again" % group_id
+            message = "device group %s was deleted while the inventory was being read; run it again" % quoted(group_id)
         raise IoTCentralError(message, status=exc.status, code=exc.code, request_id=exc.request_id, method=exc.method,
                               path=exc.path)
 
 
 def fetch_inventory(client, filter=None, order_by=None, page_size=None, device_groups=None,  # pylint: disable=redefined-builtin
-                    device_group_groups=False, concurrency=4):
+                    device_group_groups=False, concurrency=4, list_concurrency=1):
     """Everything the inventory needs from the application, as JSON-ready data for the cache.
 
     ``{"format", "devices": [record], "deviceGroups": [{"id", "displayName", "members": [device id]}] or None}``.
     Member lists of device groups are read in parallel (at most ``concurrency`` at a time) while the
-    device list is paged in the calling thread; the client's shared rate limiter keeps the total within
-    the service's budget. Any failure raises: a partial result is never returned.
+    device list is read in the calling thread (as ``list_concurrency`` id ranges at once, see listing.py); the
+    client's shared rate limiter keeps the total within the service's budget. Any failure raises: a partial result
+    is never returned.
     """
     asked = list(dict.fromkeys(device_groups or ()))
     all_groups = None
@@ -166,7 +171,8 @@ def fetch_inventory(client, filter=None, order_by=None, page_size=None, device_g
                        for group_id in wanted]
             try:
                 if list_all:
-                    listed = list_devices(client, filter=filter, order_by=order_by, page_size=page_size)
+                    listed = list_devices(client, filter=filter, order_by=order_by, page_size=page_size,
+                                          concurrency=list_concurrency)
                 for group_id, future in futures:
                     members[group_id] = future.result()
             except BaseException:
@@ -174,7 +180,8 @@ def fetch_inventory(client, filter=None, order_by=None, page_size=None, device_g
                     future.cancel()
                 raise
     else:
-        listed = list_devices(client, filter=filter, order_by=order_by, page_size=page_size)
+        listed = list_devices(client, filter=filter, order_by=order_by, page_size=page_size,
+                              concurrency=list_concurrency)
 
     if list_all:
         devices = [device_record(device) for device in listed]
@@ -254,8 +261,8 @@ def _name_from(value, entry, device_id):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise InventoryError("hostnames entry %r gave a %s for device %s; it must give a string"
-                             % (entry, type(value).__name__, device_id))
+        raise InventoryError("hostnames entry %s gave a %s for device %s; it must give a string"
+                             % (quoted(entry), type(value).__name__, device_id))
     text = str(value).strip()
     return text or None
 
@@ -280,9 +287,9 @@ def assign_hostnames(items, hostnames, evaluate=None):
             raise InventoryError("device %s: no hostnames entry (%s) gave a non-empty name; end the list with id"
                                  % (record["id"], ", ".join(hostnames)))
         if name in owners:
-            raise InventoryError("hostname collision: devices %s and %s both get the hostname %r from hostnames (%s); "
+            raise InventoryError("hostname collision: devices %s and %s both get the hostname %s from hostnames (%s); "
                                  "each device needs its own name, for example list id first or include the id in the expression"
-                                 % (owners[name], record["id"], name, ", ".join(hostnames)))
+                                 % (owners[name], record["id"], quoted(name), ", ".join(clip(h, 60) for h in hostnames)))
         owners[name] = record["id"]
         result.append((name, record, variables))
     return result
@@ -303,8 +310,8 @@ def device_group_groups(data, prefix, source, sanitize, hostname_of):
         hosts = [hostname_of[device_id] for device_id in group["members"] if device_id in hostname_of]
         if name in index:
             position, first_id = index[name]
-            warnings.append("device groups %s and %s both map to the Ansible group %r; their members are merged"
-                            % (first_id, group["id"], name))
+            warnings.append("device groups %s and %s both map to the Ansible group %s; their members are merged"
+                            % (first_id, group["id"], quoted(name)))
             known = groups[position][1]
             seen = set(known)
             known.extend(host for host in hosts if host not in seen)

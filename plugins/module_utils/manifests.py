@@ -158,7 +158,7 @@ def ensure_manifest(client, spec, check_mode=False, data=None):
                              get_manifest(client, manifest_id, api_version=version), desired, compare_manifest,
                              create_body, DIFF_KEYS, "Deployment manifest %s" % manifest_id, check_mode=check_mode,
                              api_version=version, content_type=MERGE_PATCH, recompare=_recompare(desired),
-                             planned_view=planned_view)
+                             planned_view=planned_view, put_defaults={"displayName": manifest_id, "organizations": None})
 
 
 def _recompare(desired):

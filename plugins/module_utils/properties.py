@@ -29,7 +29,8 @@ def device_scope_argspec(**options):
     spec = dict((name, dict(option)) for name, option in DEVICE_SCOPE_ARGSPEC.items())
     spec.update(options)
     return spec
-STATES = ("in_sync", "pending", "rejected")
+
+
 NAME_RULE = "a non-empty name without '/'"
 
 

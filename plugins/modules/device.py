@@ -15,6 +15,12 @@ description:
     that differ from what the user asked for, guarded by its etag; server-generated fields such as C(etag) and
     C(provisioned) are never compared. A second run with the same settings sends no write and reports no change.
   - The device id is checked before any call is made.
+  - A created device is read back. If another task created it at the same time (its C(PUT) replaced ours), the
+    fields it returned to their defaults are re-applied with an etag-guarded C(PATCH); a field it set to another
+    value fails the task, naming the field and both values, and is not overwritten.
+  - A write whose answer is lost (connection reset, timeout, HTTP 5xx after the retries) is settled by reading the
+    device again, and reported done, not done ("the change was not applied"), or "outcome unknown" only when that
+    read fails too.
   - O(edge) and O(deployment_manifest) manage IoT Edge devices. They need api-version C(2022-10-31-preview); when
     either is given the module uses that version, and fails with a message saying so if O(api_version) is pinned to
     C(2022-07-31).

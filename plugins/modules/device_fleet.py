@@ -29,6 +29,15 @@ description:
     handled, with one line per failed device in C(msg). An error that is not about one device (network,
     credential, role, throttling that outlasted the retries) stops the writes not sent yet, since each would fail
     the same way.
+  - A create is a C(PUT), which replaces the whole device, and the API has no create-only condition, so another
+    task that also found a device missing can replace it and undo fields only this task set. After its creates,
+    the task reads the created devices back once (one C(GET) per created device or one listing of the application,
+    whichever is fewer requests; 10 pages for 1,000 creates), re-applies with an etag-guarded C(PATCH) the fields
+    that another C(PUT) returned to their defaults, and fails a device whose field another writer set to another
+    value (nothing is overwritten then). A concurrent C(PUT) that lands after that read cannot be seen by this task.
+  - A write whose answer is lost (connection reset, timeout, HTTP 5xx after the retries) is settled by reading the
+    device again. The device counts as done when it shows the change, fails with "the change was not applied" when
+    it does not, and fails with "outcome unknown" only when that read fails too.
 author:
   - fleetops engineering (@fleetops)
 extends_documentation_fragment:
@@ -154,12 +163,25 @@ options:
         rate stays bounded by O(rate_limit).
     type: int
     default: 8
+  list_concurrency:
+    description:
+      - How many id ranges of the device list are read at the same time (1 to 32) to learn the current state.
+        With real round trips (80-200 ms a page) one C(nextLink) chain cannot use the service's 20 requests per
+        second; independent id ranges, split as their first pages show how many devices they hold, can. Every
+        device is read exactly once.
+      - V(1) reads one C(nextLink) chain, as does O(api_version=2022-07-31) (no list parameters) and a service
+        that refuses the range filter.
+    type: int
+    default: 8
   rate_limit:
     description:
       - Requests per second this task may send; shared by all its threads, with a burst of half a second's worth.
-      - The service allows 20 requests per second per application, shared by every client. When several tasks
-        or forks work on the same application at the same time, give each a share (for example V(10) each for
-        two), so they do not throttle each other.
+      - The service allows 20 requests per second per application, shared by every client. Tasks, forks and jobs
+        of this collection on the same machine share that budget by themselves (a bucket per application in a
+        file under the temp dir; E(IOTCENTRAL_SHARED_BUDGET=false) turns it off); this option is the task's own
+        share of it. Across several machines give each its share (for example V(10) each for two).
+      - An HTTP 429 halves the rate, which then recovers by a tenth of it per second; throttled calls are retried
+        until no call got through for 120 seconds.
       - V(0) turns the client-side limit off (for test emulators); throttled calls are still retried with backoff.
     type: float
     default: 20
@@ -343,6 +365,7 @@ msg:
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.fleet import (
     DEFAULT_CONCURRENCY,
+    DEFAULT_LIST_CONCURRENCY,
     DEFAULT_RATE_LIMIT,
     MAX_CONCURRENCY,
     converge_fleet,
@@ -364,6 +387,7 @@ def main():
             purge=dict(type="bool", default=False),
             purge_scope=dict(type="str"),
             concurrency=dict(type="int", default=DEFAULT_CONCURRENCY),
+            list_concurrency=dict(type="int", default=DEFAULT_LIST_CONCURRENCY),
             rate_limit=dict(type="float", default=DEFAULT_RATE_LIMIT),
         ),
     )
@@ -373,7 +397,8 @@ def main():
     if params["rate_limit"] < 0:
         module.fail("rate_limit must be 0 (no client-side limit) or a positive number of requests per second")
 
-    client = module.client_for(rate_limit=params["rate_limit"], pool_size=params["concurrency"])
+    client = module.client_for(rate_limit=params["rate_limit"],
+                               pool_size=max(params["concurrency"], params["list_concurrency"]))
 
     module.run(converge, module, client)
 

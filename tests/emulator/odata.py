@@ -105,7 +105,29 @@ class _Parser(TokenParser):
             raise self.error("expected a comparison operator (%s) after '%s'" % (", ".join(COMPARISONS), field.name),
                              op_token)
         self.take()
-        return self.comparison(field, op_token.value, self.take_literal(field))
+        literal = self.take_literal(field)
+        predicate = self.comparison(field, op_token.value, literal)
+        if field.name == "id" and op_token.value in ("lt", "le", "gt", "ge") and isinstance(literal, str):
+            predicate.id_range = _id_range(op_token.value, literal)
+        return predicate
+
+    def parse_and(self):
+        """An ``and`` of terms; carries ``id_range`` (the id bounds every match lies within) when terms bound the id,
+        so paging can seek to the range instead of testing every id of the collection."""
+        parts = [self.parse_primary()]
+        while self.peek().kind == "and":
+            self.take()
+            parts.append(self.parse_primary())
+        if len(parts) == 1:
+            return parts[0]
+        bounds = [part.id_range for part in parts if getattr(part, "id_range", None)]
+
+        def predicate(item):
+            return all(part(item) for part in parts)
+
+        if bounds:
+            predicate.id_range = _narrowest(bounds)
+        return predicate
 
     def field(self, token):
         field = self.fields.get(token.value.lower())
@@ -202,6 +224,23 @@ _COMPARATORS = {
     "gt": lambda a, b: a > b,
     "ge": lambda a, b: a >= b,
 }
+
+
+def _id_range(op, literal):
+    """``(low, low_inclusive, high, high_inclusive)`` for one id comparison (None: unbounded)."""
+    if op in ("gt", "ge"):
+        return (literal, op == "ge", None, False)
+    return (None, False, literal, op == "le")
+
+
+def _narrowest(ranges):
+    low, low_inclusive, high, high_inclusive = None, False, None, False
+    for r_low, r_low_inclusive, r_high, r_high_inclusive in ranges:
+        if r_low is not None and (low is None or r_low > low or (r_low == low and not r_low_inclusive)):
+            low, low_inclusive = r_low, r_low_inclusive
+        if r_high is not None and (high is None or r_high < high or (r_high == high and not r_high_inclusive)):
+            high, high_inclusive = r_high, r_high_inclusive
+    return (low, low_inclusive, high, high_inclusive)
 
 
 def parse_filter(text, fields):

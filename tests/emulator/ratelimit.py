@@ -43,12 +43,35 @@ class RateLimiter:
         self._clock = clock
         self._buckets = {}
         self._lock = threading.Lock()
+        self._storm_until = 0.0
+        self._storm_bucket = None
 
     @property
     def enabled(self):
         return self.rate > 0
 
+    def storm(self, seconds, rate=0.0):
+        """For ``seconds`` the application gets only ``rate`` requests per second (0: every request is refused),
+        as when the service throttles harder than its documented limit (a 429 storm). Works with limiting off too.
+        """
+        with self._lock:
+            self._storm_until = self._clock() + max(0.0, float(seconds))
+            self._storm_bucket = TokenBucket(rate, max(1.0, rate), self._clock) if rate > 0 else None
+
+    def _storm_check(self):
+        with self._lock:
+            remaining = self._storm_until - self._clock()
+            bucket = self._storm_bucket
+        if remaining <= 0:
+            return None
+        if bucket is None:
+            return False, remaining
+        return bucket.try_acquire()
+
     def check(self, app):
+        storm = self._storm_check()
+        if storm is not None and not storm[0]:
+            return storm
         if not self.enabled:
             return True, 0.0
         with self._lock:
@@ -60,6 +83,8 @@ class RateLimiter:
     def reset(self):
         with self._lock:
             self._buckets.clear()
+            self._storm_until = 0.0
+            self._storm_bucket = None
 
 
 def retry_after_seconds(wait):

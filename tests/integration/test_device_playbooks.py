@@ -49,3 +49,9 @@ def test_second_run_of_the_demo_playbook_is_idempotent(run_playbook, fresh_emula
     assert second.rc == 0, second.output
     assert second.recap()["changed"] == 0
     assert fresh_emulator.stats()["writes"] == before
+
+
+def test_hostile_environments_fail_with_one_line_naming_the_option(run_playbook):
+    result = run_playbook("hostile_environment.yml")
+    assert result.rc == 0, result.output[-5000:]
+    assert "Traceback" not in result.output

@@ -331,3 +331,62 @@ def test_verify_file_refuses_other_file_names(fleet):
     assert result.rc != 0
     assert "Unable to parse" in result.stderr and "not_ours.yml" in result.stderr
     assert fleet.stats()["requests"] == 0
+
+
+# --------------------------------------------------------------------------- a failed sync never empties hosts
+
+
+def documented_failed_sync_settings():
+    """The ``ansible.cfg`` text and environment variables docs/inventory.md tells users to set."""
+    text = (REPO / "docs" / "inventory.md").read_text(encoding="utf-8")
+    match = re.search(r"<!-- failed-sync-settings -->(.*?)<!-- /failed-sync-settings -->", text, re.S)
+    assert match, "docs/inventory.md lost its failed-sync-settings block"
+    block = match.group(1)
+    config = re.search(r"```ini\n(.*?)```", block, re.S).group(1)
+    variables = re.findall(r"^export (ANSIBLE_[A-Z_]+)=(\S+)", block, re.M)
+    return config, variables
+
+
+def test_a_failed_sync_with_each_documented_setting_fails_the_command_and_adds_no_host(fleet, tmp_path):
+    wrong = fleet.token.replace("skn=admin", "skn=nobody")
+    source = HERE / "basic.iotcentral.yml"
+    defaults = {"IOTCENTRAL_API_TOKEN": wrong, "ANSIBLE_INVENTORY_UNPARSED_FAILED": None,
+                "ANSIBLE_INVENTORY_ENABLED": "fleetops.iotcentral.devices"}
+    # What the documentation warns about: with Ansible's defaults a failed source is an empty, successful inventory.
+    unsafe = inventory(fleet, source, "--list", env=defaults)
+    assert unsafe.rc == 0 and json.loads(unsafe.stdout)["_meta"]["hostvars"] == {}, unsafe.output
+
+    config, variables = documented_failed_sync_settings()
+    assert variables, "no environment variable documented"
+    cfg = tmp_path / "ansible.cfg"
+    cfg.write_text(config, encoding="utf-8")
+    for name, env in [("ansible.cfg", dict(defaults, ANSIBLE_CONFIG=str(cfg)))] + [
+            (var, dict(defaults, **{var: value})) for var, value in variables]:
+        result = inventory(fleet, source, "--list", env=env)
+        assert result.rc != 0, "%s did not fail the command:\n%s" % (name, result.output)
+        assert '"_meta"' not in result.stdout and "HTTP 401" in result.stderr, name
+
+    # ansible-playbook stops before any play runs.
+    playbook = tmp_path / "site.yml"
+    playbook.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: {msg: ran}\n",
+                        encoding="utf-8")
+    proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(source), str(playbook)], capture_output=True,
+                          text=True, env=base_env(fleet, **dict(defaults, ANSIBLE_CONFIG=str(cfg))), cwd=str(REPO),
+                          timeout=300, check=False)
+    assert proc.returncode != 0 and "PLAY RECAP" not in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_the_inventory_honours_ca_path_when_requests_ca_bundle_is_set(fleet, tmp_path):
+    """AWX execution nodes with a corporate CA set REQUESTS_CA_BUNDLE; an inventory's ca_path must still win."""
+    import certifi
+    from faultproxy import start_fault_proxy
+    from faultproxy.tls import server_context
+
+    context, cert = server_context(tmp_path)
+    front = start_fault_proxy(fleet.base_url, rate=0.0, ssl_context=context)
+    try:
+        text = listed(fleet, HERE / "basic.iotcentral.yml", env={
+            "IOTCENTRAL_BASE_URL": front.base_url, "IOTCENTRAL_CA_PATH": cert, "REQUESTS_CA_BUNDLE": certifi.where()})
+    finally:
+        front.stop()
+    assert len(json.loads(text)["_meta"]["hostvars"]) == len(FLEET) + SIMULATED["count"]

@@ -12,7 +12,6 @@ import pytest
 pytestmark = pytest.mark.integration
 
 
-
 @pytest.fixture(scope="module")
 def emulator():
     """Overrides the session emulator of conftest.py for this module: the same, plus the edge template."""

@@ -173,6 +173,8 @@ def register(emulator):
             device["type"] = existing.get("type") if existing else derived_type(device["template"])
             device["deploymentManifest"] = existing.get("deploymentManifest") if existing else None
         device["_keys"] = existing["_keys"] if existing else {"primaryKey": new_key(), "secondaryKey": new_key()}
+        # The individual attestation (resources/attestation.py) is a resource of its own: a replace keeps it.
+        device["_attestation"] = existing.get("_attestation") if existing else None
         device["etag"] = store.new_etag()
         devices.put(device_id, device)
         return ok(render(device, ctx.is_preview))
@@ -228,7 +230,10 @@ def register(emulator):
 
     def get_credentials(ctx):
         device = get_existing(ctx)
-        return ok({"idScope": store.id_scope, "symmetricKey": dict(device["_keys"])})
+        # Imported here because resources/attestation.py imports this module.
+        from .attestation import credential_fields  # pylint: disable=import-outside-toplevel
+        shown = credential_fields(device) or {"symmetricKey": dict(device["_keys"])}
+        return ok(dict({"idScope": store.id_scope}, **shown))
 
     router = emulator.api_router
     router.add("GET", "/api/devices", list_devices)

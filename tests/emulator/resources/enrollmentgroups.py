@@ -119,6 +119,32 @@ def parse_certificate(value, where):
     return base64.b64encode(cert.public_bytes(Encoding.DER)).decode("ascii"), sha1_thumbprint(cert)
 
 
+def symmetric_attestation(body, current_keys, partial, prefix="attestation."):
+    """``{type, symmetricKey}`` from ``body`` (an attestation object) applied to ``current_keys``: given keys are
+    checked, keys left out of a replace are 422, ``null`` or missing keys are generated. ``prefix`` names fields."""
+    keys = dict(current_keys or {})
+    value = body.get("symmetricKey", _MISSING)
+    if value is None:
+        keys = {}
+    elif value is not _MISSING:
+        if not isinstance(value, dict):
+            raise ApiError(422, "Field '%ssymmetricKey' must be an object, not %s." % (prefix, json_type(value)))
+        for name in KEY_NAMES:
+            where = prefix + "symmetricKey." + name
+            if name not in value:
+                # SymmetricKey requires both keys; a merge patch may leave one out.
+                if not partial:
+                    raise ApiError(422, "Field '%s' is required." % where)
+                continue
+            if value[name] is None:
+                keys.pop(name, None)
+            else:
+                keys[name] = _check_key(value[name], where)
+    for name in KEY_NAMES:
+        keys.setdefault(name, new_group_key())
+    return {"type": SYMMETRIC_KEY, "symmetricKey": keys}
+
+
 def _check_fields(body, partial):
     check_present(body, ("displayName", "type", "attestation"), partial)
     # enabled is optional (default true) even in a replace, but never null.
@@ -171,29 +197,6 @@ def register(emulator):
         if "verified" in value and value["verified"] != existing["verified"]:
             updated.update(verified=value["verified"], etag=store.new_etag())
         return updated
-
-    def symmetric_attestation(body, current_keys, partial):
-        keys = dict(current_keys or {})
-        value = body.get("symmetricKey", _MISSING)
-        if value is None:
-            keys = {}
-        elif value is not _MISSING:
-            if not isinstance(value, dict):
-                raise ApiError(422, "Field 'attestation.symmetricKey' must be an object, not %s." % json_type(value))
-            for name in KEY_NAMES:
-                where = "attestation.symmetricKey." + name
-                if name not in value:
-                    # SymmetricKey requires both keys; a merge patch may leave one out.
-                    if not partial:
-                        raise ApiError(422, "Field '%s' is required." % where)
-                    continue
-                if value[name] is None:
-                    keys.pop(name, None)
-                else:
-                    keys[name] = _check_key(value[name], where)
-        for name in KEY_NAMES:
-            keys.setdefault(name, new_group_key())
-        return {"type": SYMMETRIC_KEY, "symmetricKey": keys}
 
     def x509_certificates(body, current):
         certificates = copy.deepcopy(current or {})

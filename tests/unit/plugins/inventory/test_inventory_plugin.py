@@ -122,7 +122,7 @@ def test_hosts_and_vars(harness):
         "iotc_id": "b-2", "iotc_display_name": "B-2", "iotc_template": None, "iotc_enabled": False,
         "iotc_provisioned": True, "iotc_simulated": False, "iotc_organizations": [], "iotc_status": "blocked",
         "iotc_type": []}
-    assert run.built[0]["rate_limit"] == 20 and run.built[0]["pool_size"] == 5
+    assert run.built[0]["rate_limit"] == 20 and run.built[0]["pool_size"] == 4 + 8  # group readers + list ranges
     text = json.dumps(dict((h, hostvars(inventory, h)) for h in inventory.hosts), default=str)
     assert "registry-pw" not in text and "etag" not in text and TOKEN not in text
 

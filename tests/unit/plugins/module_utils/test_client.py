@@ -52,8 +52,9 @@ class FakeSession:
         self.calls = []
         self.headers = {}
 
-    def request(self, method, url, headers=None, data=None, timeout=None, allow_redirects=None):
-        self.calls.append({"method": method, "url": url, "headers": dict(headers), "data": data, "timeout": timeout})
+    def request(self, method, url, headers=None, data=None, timeout=None, allow_redirects=None, verify=None):
+        self.calls.append({"method": method, "url": url, "headers": dict(headers), "data": data, "timeout": timeout,
+                           "verify": verify})
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
@@ -242,12 +243,40 @@ def test_retries_are_bounded_in_count():
 
 
 def test_retries_are_bounded_in_total_time():
-    answers = [FakeResponse(429, error_body("TooManyRequests", "slow")) for _attempt in range(10)]
-    client, session, clock = make_client(answers, retry_policy=RetryPolicy(max_retries=50, max_total=5, throttle_window=2))
-    with pytest.raises(IoTCentralError, match="Still throttled"):
+    answers = [FakeResponse(503, error_body("ServiceUnavailable", "busy")) for _attempt in range(10)]
+    client, session, clock = make_client(answers, retry_policy=RetryPolicy(max_retries=50, max_total=5))
+    with pytest.raises(IoTCentralError, match="busy"):
         client.get("/devices/a")
     assert sum(clock.sleeps) <= 5
     assert len(session.calls) < 10
+
+
+def test_throttling_ends_only_when_nothing_got_through_for_the_runs_stall_budget():
+    answers = [FakeResponse(429, error_body("TooManyRequests", "slow")) for _attempt in range(30)]
+    policy = RetryPolicy(max_retries=2, max_stall=10, throttle_window=2)
+    client, session, clock = make_client(answers, retry_policy=policy)
+    with pytest.raises(IoTCentralError, match="Throttled for 1[0-9] s without one request getting through") as info:
+        client.get("/devices/a")
+    # Not the per-request max_retries (2): throttling went on until the stall budget of 10 s was spent.
+    assert len(session.calls) > 3 and 10 <= clock.now - 1000.0 < 30
+    assert info.value.retry_budget_exhausted
+    # The budget is the run's: the next throttled request fails at once instead of waiting again.
+    calls = len(session.calls)
+    with pytest.raises(IoTCentralError, match="retry budget"):
+        client.get("/devices/b")
+    assert len(session.calls) == calls + 1
+
+
+def test_throttling_that_lets_some_requests_through_only_slows_the_run():
+    slow = FakeResponse(429, error_body("TooManyRequests", "slow"))
+    answers = []
+    for number in range(10):
+        answers += [slow, slow, slow, FakeResponse(200, {"id": str(number)})]
+    client, _session, clock = make_client(answers, rate_limit=20,
+                                          retry_policy=RetryPolicy(max_retries=1, max_stall=10, throttle_window=2))
+    assert [client.get("/devices/%d" % number)["id"] for number in range(10)] == [str(n) for n in range(10)]
+    # 30 throttled answers, each followed by at least the 2 s throttle window: far beyond max_stall, yet no failure.
+    assert clock.now - 1000.0 >= 60 and client.stats["throttled"] == 30
 
 
 def refused_connection():
@@ -301,6 +330,28 @@ def test_rate_limiter_pause_holds_everyone_and_empties_bucket():
     limiter.pause(1.5)
     limiter.acquire()
     assert clock.now - 1000.0 >= 1.5
+
+
+def test_rate_limiter_halves_on_429_once_per_moment_and_recovers_additively():
+    clock = Clock()
+    limiter = RateLimiter(20, clock=clock, sleep=clock.sleep)
+    limiter.throttled()
+    limiter.throttled()  # the same moment's other 429s do not cut again
+    assert limiter.rate == 10
+    clock.now += 1.5
+    limiter.throttled()
+    assert limiter.rate == 5
+    # Each second adds 2 requests/second back (a tenth of the ceiling), up to the ceiling.
+    clock.now += 2.5
+    limiter.acquire()
+    assert limiter.rate == 10
+    for _attempt in range(300):
+        limiter.acquire()
+    assert limiter.rate == 20
+    for _attempt in range(20):
+        clock.now += 1.0
+        limiter.throttled()
+    assert limiter.rate == 1.0  # never below a twentieth of the ceiling
 
 
 def test_client_429_pauses_the_shared_limiter():
@@ -434,3 +485,31 @@ def test_base_url_with_credentials_or_query_is_refused_without_echoing_it(url):
 def test_app_must_be_a_subdomain():
     with pytest.raises(ValueError, match="letters, digits and '-'"):
         normalize_base_url(app="my app")
+
+
+@pytest.mark.parametrize("url", ["http://iotc.example.com", "http://10.0.0.5:8080", "http://[2001:db8::1]:80",
+                                 "http://myapp.azureiotcentral.com"])
+def test_plain_http_to_a_host_that_is_not_loopback_is_refused_unless_allowed(url):
+    from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import check_transport
+    from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import build_client
+
+    with pytest.raises(ValueError, match="plain http.*allow_insecure_http: true"):
+        build_client({"base_url": url, "api_token": TOKEN})
+    check_transport(url, allow_insecure_http=True)
+    assert build_client({"base_url": url, "api_token": TOKEN, "allow_insecure_http": True}).base_url == url
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://127.8.9.10", "http://localhost:1", "http://[::1]:8080",
+                                 "https://iotc.example.com", "http://api.localhost"])
+def test_https_and_loopback_http_need_nothing(url):
+    from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import check_transport
+
+    check_transport(url)
+
+
+def test_tls_settings_go_with_every_request_so_the_environment_cannot_replace_them():
+    for kwargs, verify in (({}, True), ({"ca_path": "/etc/ca.pem"}, "/etc/ca.pem"), ({"validate_certs": False}, False),
+                           ({"validate_certs": False, "ca_path": "/etc/ca.pem"}, False)):
+        client, session, _clock = make_client([FakeResponse(200, {})], **kwargs)
+        client.get("/devices")
+        assert session.calls[0]["verify"] == verify

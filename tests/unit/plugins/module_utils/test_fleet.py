@@ -115,6 +115,8 @@ def thermostats(count, prefix="t", **fields):
 
 def run(client, devices, check_mode=False, diff_mode=False, **params):
     params.setdefault("concurrency", 4)
+    # The fake lists in one chain; the partitioned listing is tested against the emulator (test_listing.py).
+    params.setdefault("list_concurrency", 1)
     return converge_fleet(client, dict(params, devices=devices), check_mode=check_mode, diff_mode=diff_mode)
 
 
@@ -243,7 +245,9 @@ def test_without_purge_one_listing_of_the_application():
     client = FakeClient(thermostats(250, template=THERMOSTAT))
     run(client, [{"id": "t-001"}, {"id": "new-1"}])
     assert client.calls[:3] == [("LIST", None)] * 3
-    assert [c for c in client.calls if c[0] == "GET"] == []
+    # The only GET reads the created device back (confirm_creates), after the writes.
+    assert [c for c in client.calls if c[0] == "GET"] == [("GET", "new-1")]
+    assert client.calls.index(("GET", "new-1")) > client.calls.index(("PUT", "new-1"))
 
 
 def test_an_empty_list_without_purge_sends_nothing():
@@ -257,7 +261,8 @@ def test_with_purge_the_scope_listing_plus_a_get_per_missing_device():
     result = run(client, [{"id": "t-001"}, {"id": "c-001"}, {"id": "new"}], purge=True, purge_scope=THERMOSTAT)
     reads = [c for c in client.calls if c[0] in ("LIST", "GET")]
     assert reads[0] == ("LIST", "template eq 'dtmi:contoso:Thermostat;1'")
-    assert sorted(reads[1:]) == [("GET", "c-001"), ("GET", "new")]
+    # Then the read-back of the created device.
+    assert sorted(reads[1:]) == [("GET", "c-001"), ("GET", "new"), ("GET", "new")]
     # c-001 is outside the scope: it is kept, and not purged; t-002..t-005 are.
     assert result["ids"]["deleted"] == ["t-002", "t-003", "t-004", "t-005"]
     assert result["ids"]["created"] == ["new"] and result["ids"]["unchanged"] == ["t-001", "c-001"]
@@ -279,12 +284,12 @@ def test_apply_sends_only_the_needed_writes_and_a_rerun_sends_none():
     assert result["changed"] is True
     assert result["counts"] == {"created": 1, "updated": 1, "deleted": 1, "unchanged": 3, "failed": 0}
     assert result["ids"]["unchanged"] == ["t-001", "t-002", "t-003"]
-    # The listing, and one read of the template the new device is created with.
-    assert result["requests"] == {"reads": 2, "writes": 3, "retries": 0, "throttled": 0}
+    # The listing, one read of the template the new device is created with, and reading back the created device.
+    assert result["requests"] == {"reads": 3, "writes": 3, "retries": 0, "throttled": 0}
     assert result["msg"] == "1 created, 1 updated, 1 deleted, 3 unchanged, 0 failed"
 
     client.calls = []
-    again = run(client, devices, defaults={"template": THERMOSTAT})
+    again = run(client, devices, defaults={"template": THERMOSTAT})  # nothing created: nothing to read back
     assert again["changed"] is False and client.writes == []
     assert client.calls == [("LIST", None)]
     assert again["counts"]["unchanged"] == 6
