@@ -1,4 +1,7 @@
-"""Run `ansible-test sanity` over the collection, as Galaxy/Automation Hub would.
+"""Run `ansible-test sanity` over the collection, as Galaxy/Automation Hub would, on every claimed ansible-core.
+
+Each ansible-core version in tests/core_versions.py (2.16 ... 2.19) runs its own ansible-test from its own
+pinned virtualenv; FLEETOPS_ANSIBLE_CORE narrows the matrix.
 
 ansible-test only works inside ansible_collections/<namespace>/<name>/, so the collection is first
 mirrored by scripts/build-collection-tree into .build/collections/ (see docs/development.md).
@@ -20,6 +23,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
+import core_versions
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD_SCRIPT = REPO / "scripts" / "build-collection-tree"
@@ -51,14 +56,14 @@ BOOTSTRAP_SCRIPT = textwrap.dedent('''\
 ''').format(marker=BOOTSTRAP_MARKER)
 
 
-def venv_bin() -> Path:
-    """The bin directory of the interpreter running pytest (the project's virtualenv)."""
-    return Path(sys.executable).parent
+def venv_bin(version: str = "") -> Path:
+    """The bin directory of an ansible-core version's virtualenv (by default the project's, running pytest)."""
+    return core_versions.bin_dir(version) if version else Path(sys.executable).parent
 
 
-def tool(name: str) -> str:
-    """Path of a console script from the running virtualenv, else from PATH."""
-    candidate = venv_bin() / name
+def tool(name: str, version: str = "") -> str:
+    """Path of a console script from the (version's) virtualenv, else from PATH."""
+    candidate = venv_bin(version) / name
     if candidate.exists():
         return str(candidate)
     found = shutil.which(name)
@@ -67,10 +72,10 @@ def tool(name: str) -> str:
     return found
 
 
-def tool_env() -> dict:
+def tool_env(version: str = "") -> dict:
     """Environment for the ansible tools: the venv first on PATH, no bytecode in the mirror."""
     env = dict(os.environ)
-    env["PATH"] = str(venv_bin()) + os.pathsep + env.get("PATH", "")
+    env["PATH"] = str(venv_bin(version)) + os.pathsep + env.get("PATH", "")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     # These would override what ansible-test derives from the current directory.
     for name in ("ANSIBLE_TEST_CONTENT_ROOT", "ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_PATHS"):
@@ -88,23 +93,23 @@ def build_collection_tree() -> Path:
     return collections_path / "ansible_collections" / "fleetops" / "iotcentral"
 
 
-def ansible_test_pip_version() -> str:
-    """The pip version ansible-test bootstraps (its cache file name depends on it)."""
-    import importlib.util  # pylint: disable=import-outside-toplevel
-
-    spec = importlib.util.find_spec("ansible_test")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.fail("ansible_test is not importable from %s" % sys.executable, pytrace=False)
-    source = Path(list(spec.submodule_search_locations)[0]) / "_internal" / "python_requirements.py"
+def ansible_test_pip_version(version: str = "") -> str:
+    """The pip version ansible-test (of that ansible-core version) bootstraps (its cache file name depends on it)."""
+    python = str(venv_bin(version) / "python") if version else sys.executable
+    proc = subprocess.run([python, "-c", "import ansible_test, os; print(os.path.dirname(ansible_test.__file__))"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+    if proc.returncode != 0:
+        pytest.fail("ansible_test is not importable from %s:\n%s" % (python, proc.stdout), pytrace=False)
+    source = Path(proc.stdout.strip()) / "_internal" / "python_requirements.py"
     match = re.search(r"""\bpip=['"]([0-9][^'"]*)['"]""", source.read_text(encoding="utf-8"))
     if not match:
         pytest.fail("cannot find the pinned pip version in %s; update tests/test_sanity.py" % source, pytrace=False)
     return match.group(1)
 
 
-def ensure_pip_bootstrap() -> Path:
+def ensure_pip_bootstrap(core: str = "") -> Path:
     """Put the offline get-pip stand-in where ansible-test looks for its cached download."""
-    version = ansible_test_pip_version()
+    version = ansible_test_pip_version(core)
     cache = Path.home() / ".ansible" / "test" / "cache" / ("get_pip_%s.py" % version.replace(".", "_"))
     if cache.exists():
         current = cache.read_text(encoding="utf-8", errors="replace")
@@ -145,17 +150,19 @@ def collection_tree() -> Path:
 
 
 @pytest.mark.sanity
-def test_ansible_test_sanity(collection_tree):
+@pytest.mark.xdist_group("ansible-test-sanity")
+@pytest.mark.parametrize("core", core_versions.selected_versions(), ids=lambda version: "core" + version)
+def test_ansible_test_sanity(collection_tree, core):
     if os.environ.get("FLEETOPS_SKIP_SANITY") == "1":
         pytest.skip("FLEETOPS_SKIP_SANITY=1: ansible-test sanity not run")
-    ensure_pip_bootstrap()
+    ensure_pip_bootstrap(core)
 
-    # --local: the controller is this virtualenv (ansible-core as pinned in requirements-test.txt);
+    # --local: the controller is that version's virtualenv (.venv for the newest, else a pinned cached one);
     # each sanity test still gets its own ansible-test-managed virtualenv under ~/.ansible/test/venv.
-    cmd = [tool("ansible-test"), "sanity", "--local", "--python", PYTHON_VERSION, "--color", "no"]
+    cmd = [tool("ansible-test", core), "sanity", "--local", "--python", PYTHON_VERSION, "--color", "no"]
     try:
         with sanity_venv_lock():
-            proc = subprocess.run(cmd, cwd=str(collection_tree), env=tool_env(), stdout=subprocess.PIPE,
+            proc = subprocess.run(cmd, cwd=str(collection_tree), env=tool_env(core), stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, universal_newlines=True, timeout=SANITY_TIMEOUT, check=False)
     except subprocess.TimeoutExpired as exc:
         pytest.fail("ansible-test sanity timed out after %ss:\n%s" % (SANITY_TIMEOUT, exc.output or ""), pytrace=False)
@@ -168,6 +175,20 @@ def test_ansible_test_sanity(collection_tree):
     # repository and the outer repo's .gitignore hides it); that would be a silent no-op.
     if "All targets skipped" in proc.stdout:
         pytest.fail("%sansible-test saw no files in the collection tree:\n%s" % (header, proc.stdout), pytrace=False)
+
+
+@pytest.mark.sanity
+@pytest.mark.xdist_group("ansible-test-sanity")
+def test_ansible_test_units(collection_tree):
+    """`ansible-test units --local` (what Automation Hub's checks run) collects and passes the unit tests as
+    ansible-test imports them: as ansible_collections.fleetops.iotcentral.tests.unit... modules."""
+    if os.environ.get("FLEETOPS_SKIP_SANITY") == "1":
+        pytest.skip("FLEETOPS_SKIP_SANITY=1: ansible-test units not run")
+    cmd = [tool("ansible-test"), "units", "--local", "--python", PYTHON_VERSION, "--color", "no"]
+    proc = subprocess.run(cmd, cwd=str(collection_tree), env=tool_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=SANITY_TIMEOUT, check=False)
+    assert proc.returncode == 0, "$ cd %s && %s\n%s" % (collection_tree, " ".join(cmd), proc.stdout)
+    assert re.search(r"\b[1-9][0-9]* passed\b", proc.stdout), proc.stdout
 
 
 def _git_files(path: Path) -> set:

@@ -76,8 +76,9 @@ options:
       - If not set, the value of the E(IOTCENTRAL_ALLOW_INSECURE_HTTP) environment variable is used.
     type: bool
     default: false
+requirements:
+  - requests >= 2.25.0 (on the host that runs the module, usually localhost; see the collection's requirements.txt)
 notes:
-  - Requires the C(requests) Python library on the host that runs the module (usually localhost).
   - The service allows 20 requests per second per application, shared by every token; the client paces itself
     to that and backs off on HTTP 429.
 seealso:

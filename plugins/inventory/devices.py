@@ -22,7 +22,7 @@ description:
 author:
   - fleetops engineering (@fleetops)
 requirements:
-  - requests
+  - requests >= 2.25.0 (where the inventory is parsed, the controller or the execution environment)
 extends_documentation_fragment:
   - constructed
   - inventory_cache
@@ -157,7 +157,9 @@ seealso:
 """
 
 EXAMPLES = r"""
----
+# Three inventory files, each in a file of its own whose name ends in iotcentral.yml. The second and third are
+# commented out here only because one EXAMPLES block holds one YAML document: uncomment them in their own file.
+
 # fleet.iotcentral.yml: every device, grouped by template and status.
 # Connection from IOTCENTRAL_APP (or IOTCENTRAL_BASE_URL) and IOTCENTRAL_API_TOKEN.
 plugin: fleetops.iotcentral.devices
@@ -167,33 +169,33 @@ keyed_groups:
   - key: iotc_status
     prefix: status
 
----
-# thermostats.iotcentral.yml: enabled thermostats, named after their display name, token read from a file.
-plugin: fleetops.iotcentral.devices
-app: contoso-store
-api_token: "{{ lookup('ansible.builtin.file', 'secrets/iotcentral-token') }}"
-filter: "contains(displayName, 'Thermostat') and enabled eq true"
-hostnames:
-  - iotc_display_name | lower | regex_replace('[^a-z0-9]+', '-')
-  - id
-exclude:
-  - iotc_simulated
-groups:
-  not_provisioned: iotc_status == 'registered'
 
----
+# thermostats.iotcentral.yml: enabled thermostats, named after their display name, token read from a file.
+# plugin: fleetops.iotcentral.devices
+# app: contoso-store
+# api_token: "{{ lookup('ansible.builtin.file', 'secrets/iotcentral-token') }}"
+# filter: "contains(displayName, 'Thermostat') and enabled eq true"
+# hostnames:
+#   - iotc_display_name | lower | regex_replace('[^a-z0-9]+', '-')
+#   - id
+# exclude:
+#   - iotc_simulated
+# groups:
+#   not_provisioned: iotc_status == 'registered'
+
+
 # groups.iotcentral.yml: only two device groups, every device group as an Ansible group, cached for an hour.
-plugin: fleetops.iotcentral.devices
-app: contoso-store
-device_groups:
-  - 475cad48-b7ff-4a09-b51e-1a9021385453
-  - 9e2d2ed8-2bc1-4a5a-9e62-59bc2ef47b70
-device_group_groups: true
-device_group_prefix: dg_
-cache: true
-cache_plugin: ansible.builtin.jsonfile
-cache_connection: ~/.cache/iotcentral-inventory
-cache_timeout: 3600
+# plugin: fleetops.iotcentral.devices
+# app: contoso-store
+# device_groups:
+#   - 475cad48-b7ff-4a09-b51e-1a9021385453
+#   - 9e2d2ed8-2bc1-4a5a-9e62-59bc2ef47b70
+# device_group_groups: true
+# device_group_prefix: dg_
+# cache: true
+# cache_plugin: ansible.builtin.jsonfile
+# cache_connection: ~/.cache/iotcentral-inventory
+# cache_timeout: 3600
 """
 
 import copy
@@ -281,7 +283,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             return self.templar.template(value)
         except Exception as exc:  # pylint: disable=broad-exception-caught
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            detail = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
             if name in SECRET_OPTIONS:
                 detail = detail.replace(value, "<%s>" % name)
             raise AnsibleParserError("%s: cannot template %s: %s" % (self.NAME, name, detail))

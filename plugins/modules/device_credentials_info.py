@@ -44,14 +44,43 @@ EXAMPLES = r"""
     dest: /etc/thermostat/device.env
     mode: "0600"
   vars:
-    id_scope: "{{ thermostat_credentials.credentials.idScope }}"
-    device_key: "{{ thermostat_credentials.credentials.symmetricKey.primaryKey }}"
+    id_scope: "{{ thermostat_credentials.device_credentials[0].idScope }}"
+    device_key: "{{ thermostat_credentials.device_credentials[0].symmetricKey.primaryKey }}"
   no_log: true
 """
 
 RETURN = r"""
+device_credentials:
+  description:
+    - A list of one item, the device's credentials as the API returns them plus the device C(id). Secret.
+    - A list, like every C(_info) module's result, so that a loop over devices reads the same way.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The device id.
+      type: str
+      sample: checkout-thermostat
+    idScope:
+      description: ID scope of the application's Device Provisioning Service.
+      type: str
+      sample: 0ne003E64EF
+    symmetricKey:
+      description: Symmetric keys of the device, when it uses symmetric-key attestation (secret).
+      type: dict
+      returned: when the device uses symmetric keys
+    x509:
+      description: X.509 attestation details, when the device uses certificates.
+      type: dict
+      returned: when the device uses X.509 certificates
+    tpm:
+      description: TPM attestation details, when the device uses a TPM.
+      type: dict
+      returned: when the device uses a TPM
 credentials:
   description:
+    - B(Deprecated), use RV(device_credentials); this key will be removed in release 2.0.0.
     - The device's credentials as the API returns them. Secret.
   returned: success
   type: dict
@@ -90,7 +119,8 @@ def read(module):
     credentials = module.client.get(device_path(device_id, "credentials"), allow_404=True)
     if credentials is None:
         raise ValueError("Device %s does not exist, so it has no credentials" % device_id)
-    return {"changed": False, "credentials": credentials}
+    # `credentials` (a dict) is deprecated for the list, and kept until 2.0.0.
+    return {"changed": False, "device_credentials": [dict(credentials, id=device_id)], "credentials": credentials}
 
 
 def main():

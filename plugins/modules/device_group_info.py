@@ -37,7 +37,7 @@ EXAMPLES = r"""
   fleetops.iotcentral.device_group_info:
     app: contoso-store
     api_token: "{{ iotcentral_api_token }}"
-  register: groups
+  register: all_groups
 
 - name: One group and its devices
   fleetops.iotcentral.device_group_info:

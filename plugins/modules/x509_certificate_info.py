@@ -45,13 +45,48 @@ EXAMPLES = r"""
 - name: Fail when the primary certificate is missing or not verified
   ansible.builtin.assert:
     that:
-      - gateway_certs.certificates.primary is not none
-      - gateway_certs.certificates.primary.verified
+      - gateway_certs.x509_certificates | selectattr('entry', 'eq', 'primary') | selectattr('verified') | length == 1
 """
 
 RETURN = r"""
+x509_certificates:
+  description:
+    - The entries of the group that hold a certificate, primary first, each as the API returns it without the
+      certificate body, plus C(entry) and C(sha1Thumbprint).
+    - Empty when the group does not exist, does not use X.509 attestation or holds no certificate.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - entry: primary
+      verified: true
+      sha1Thumbprint: 644543467786B60C14DFE6B7C968A1990CF63EAC
+      info:
+        sha1Thumbprint: 644543467786B60C14DFE6B7C968A1990CF63EAC
+      etag: IjE3MDAwODNhLTAwMDAtMDcwMC0wMDAwLTYyNjFmNzk0MDAwMCI=
+  contains:
+    entry:
+      description: Which entry of the group holds the certificate.
+      type: str
+      choices: [primary, secondary]
+      sample: primary
+    verified:
+      description: Whether the certificate is verified.
+      type: bool
+      sample: true
+    sha1Thumbprint:
+      description: SHA-1 thumbprint of the certificate (upper-case hex), copied from C(info.sha1Thumbprint).
+      type: str
+      sample: 644543467786B60C14DFE6B7C968A1990CF63EAC
+    info:
+      description: Information about the certificate as the API returns it.
+      type: dict
+    etag:
+      description: Etag of the entry.
+      type: str
 certificates:
   description:
+    - B(Deprecated), use RV(x509_certificates); this key will be removed in release 2.0.0.
     - One key per entry (V(primary), V(secondary)), each V(null) when the entry holds no certificate.
     - Empty when the group does not exist or does not use X.509 attestation.
   returned: always
@@ -94,10 +129,17 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.certificates i
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
 
 
+def as_list(certificates):
+    """The entries holding a certificate, in ENTRIES order, each with its name: what _info modules return."""
+    return [dict(certificates[name], entry=name) for name in ENTRIES if certificates.get(name)]
+
+
 def read(module):
     params = module.params
     entries = (params["entry"],) if params["entry"] else ENTRIES
-    return {"changed": False, "certificates": read_certificates(module.client, params["enrollment_group"], entries)}
+    certificates = read_certificates(module.client, params["enrollment_group"], entries)
+    # `certificates` (a dict) is deprecated for the list, and kept until 2.0.0.
+    return {"changed": False, "x509_certificates": as_list(certificates), "certificates": certificates}
 
 
 def main():

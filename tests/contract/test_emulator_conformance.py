@@ -35,6 +35,8 @@ GROUPS_PREFIXES = ("/deviceGroups", "/enrollmentGroups", "/deploymentManifests",
 # Properties and commands (root, components, modules): test_emulator_conformance_properties.py.
 PROPERTIES_PREFIXES = tuple("/devices/{deviceId}/" + part for part in ("properties", "components/", "modules/",
                                                                        "commands/"))
+# Jobs and scheduled jobs: test_emulator_conformance_jobs.py.
+JOBS_PREFIXES = ("/jobs", "/scheduledJobs")
 ATTESTATION_PREFIXES = ("/devices/{deviceId}/attestation",)  # test_emulator_conformance_attestation.py
 
 
@@ -188,7 +190,7 @@ def test_every_operation_in_both_versions(call, emu):
     exercised = {(method, template) for method, template, status in call.covered if 200 <= status < 300}
     # Group, enrollment, X.509 and manifest operations: test_emulator_conformance_groups.py.
     elsewhere = {op for op in implemented_operations(emu, call.version)
-                 if op[1].startswith(GROUPS_PREFIXES + ATTESTATION_PREFIXES + PROPERTIES_PREFIXES)}
+                 if op[1].startswith(GROUPS_PREFIXES + PROPERTIES_PREFIXES + JOBS_PREFIXES + ATTESTATION_PREFIXES)}
     assert implemented_operations(emu, call.version) - elsewhere <= exercised
 
 
@@ -271,7 +273,7 @@ def test_error_responses(call, emu):
     call("PUT", "devices/e3", 403, headers=READER, json={})
     call("DELETE", "devices/e1", 403, headers={"Authorization": "Bearer " + defaults.READER_BEARER})
     # 501: in the spec, not emulated.
-    call("GET", "jobs", 501)
+    call("GET", "apiTokens", 501)
     call("GET", "users", 501)
 
 

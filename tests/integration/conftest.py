@@ -1,11 +1,15 @@
-"""Fixtures for playbook tests: one emulator per pytest worker, and a runner for ansible-playbook."""
+"""Fixtures for playbook tests: one emulator per pytest worker, and a runner for ansible-playbook.
+
+Every test using ``run_playbook`` (or ``ansible_core``) runs once per claimed ansible-core version
+(tests/core_versions.py: 2.16 ... 2.19, each from its own pinned virtualenv; FLEETOPS_ANSIBLE_CORE
+narrows the matrix). The emulator runs in the pytest process; only the Ansible side changes.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +17,8 @@ import requests
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOKS = Path(__file__).resolve().parent / "playbooks"
-BIN = Path(sys.executable).parent
+
+import core_versions
 
 
 class PlaybookResult:
@@ -34,6 +39,23 @@ class PlaybookResult:
         raise AssertionError("no PLAY RECAP in output:\n" + self.output)
 
 
+class AnsibleCore:
+    """One ansible-core version's tools: ``bin`` holds ansible-playbook, ansible-inventory and python."""
+
+    def __init__(self, version):
+        self.version = version
+        self.bin = core_versions.bin_dir(version)
+        self.python = self.bin / "python"
+
+    def at_least(self, version):
+        return core_versions.version_key(self.version) >= core_versions.version_key(version)
+
+
+@pytest.fixture(scope="session", params=core_versions.selected_versions(), ids=lambda version: "core" + version)
+def ansible_core(request):
+    return AnsibleCore(request.param)
+
+
 @pytest.fixture(scope="session")
 def emulator():
     from emulator.server import start_emulator
@@ -51,7 +73,7 @@ def fresh_emulator(emulator):
 
 
 @pytest.fixture
-def run_playbook(fresh_emulator):
+def run_playbook(fresh_emulator, ansible_core):
     from emulator.defaults import ADMIN_TOKEN, READER_TOKEN
 
     def run(name, extra_vars=None, args=(), env=None, token=ADMIN_TOKEN):
@@ -60,7 +82,7 @@ def run_playbook(fresh_emulator):
         environment = dict(os.environ)
         environment.update({
             "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".build" / "dev"),
-            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+            "ANSIBLE_PYTHON_INTERPRETER": str(ansible_core.python),
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_FORCE_COLOR": "0",
             "ANSIBLE_RETRY_FILES_ENABLED": "0",
@@ -71,7 +93,7 @@ def run_playbook(fresh_emulator):
         })
         environment.pop("IOTCENTRAL_APP", None)
         environment.update(env or {})
-        cmd = [str(BIN / "ansible-playbook"), str(PLAYBOOKS / name), "-e", json.dumps(variables)] + list(args)
+        cmd = [str(ansible_core.bin / "ansible-playbook"), str(PLAYBOOKS / name), "-e", json.dumps(variables)] + list(args)
         proc = subprocess.run(cmd, capture_output=True, text=True, env=environment, cwd=str(REPO), timeout=600, check=False)
         return PlaybookResult(proc)
 

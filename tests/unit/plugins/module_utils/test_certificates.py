@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 
 import pytest
-from test_devicegroups import FakeApi
+from ansible_collections.fleetops.iotcentral.tests.unit.plugins.module_utils.test_devicegroups import (
+    FakeApi,
+)
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils import x509
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.certificates import (

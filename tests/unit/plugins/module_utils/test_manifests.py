@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_devicegroups import FakeApi
+from ansible_collections.fleetops.iotcentral.tests.unit.plugins.module_utils.test_devicegroups import (
+    FakeApi,
+)
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import (
     PREVIEW_API_VERSION,
@@ -23,7 +25,9 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.manifests impo
     merge_patch_for,
     validate_manifest_id,
 )
-from test_devicegroups import merge
+from ansible_collections.fleetops.iotcentral.tests.unit.plugins.module_utils.test_devicegroups import (
+    merge,
+)
 
 PATH = "/deploymentManifests/envsensorv1"
 DATA = {"modulesContent": {
