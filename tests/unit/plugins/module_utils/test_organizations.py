@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_devicegroups import FakeApi
+from ansible_collections.fleetops.iotcentral.tests.unit.plugins.module_utils.test_devicegroups import FakeApi
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.organizations import (
     ensure_organization,

@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from test_client import Clock
+from ansible_collections.fleetops.iotcentral.tests.unit.plugins.module_utils.test_client import Clock
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.ratelimit import (
     SHARED_BUDGET_ENV,

@@ -6,7 +6,7 @@ import copy
 import json
 
 import pytest
-from test_devicegroups import FakeApi
+from ansible_collections.fleetops.iotcentral.tests.unit.plugins.module_utils.test_devicegroups import FakeApi
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.templates import (
     breaking_changes,
