@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from emulator.testing import PREVIEW, STABLE, assert_no_spec_violations, error_of
-from test_emu_enrollment import b64_pem, make_cert
+from ansible_collections.fleetops.iotcentral.tests.unit.emulator.test_emu_enrollment import b64_pem, make_cert
 
 BOTH = pytest.mark.parametrize("version", [STABLE, PREVIEW])
 MERGE = {"Content-Type": "application/merge-patch+json"}

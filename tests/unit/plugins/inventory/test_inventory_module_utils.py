@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from iotc_inventory_fakes import FLEET, FakeApp
+from ansible_collections.fleetops.iotcentral.tests.unit.plugins.inventory.iotc_inventory_fakes import FLEET, FakeApp
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils import inventory as inv
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import (

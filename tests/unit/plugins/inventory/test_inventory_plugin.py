@@ -17,7 +17,7 @@ from ansible.inventory.data import InventoryData
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.doc_fragments.constructed import ModuleDocFragment as ConstructedFragment
 from ansible.plugins.doc_fragments.inventory_cache import ModuleDocFragment as CacheFragment
-from iotc_inventory_fakes import FLEET, TOKEN, FakeApp, device
+from ansible_collections.fleetops.iotcentral.tests.unit.plugins.inventory.iotc_inventory_fakes import FLEET, TOKEN, FakeApp, device
 
 from ansible_collections.fleetops.iotcentral.plugins.doc_fragments.connection import ModuleDocFragment as ConnectionFragment
 from ansible_collections.fleetops.iotcentral.plugins.inventory import devices as plugin_module
