@@ -42,7 +42,8 @@ ENTRIES = ("primary", "secondary")
 # The options that belong to each attestation type (used to refuse options of another type).
 TYPE_OPTIONS = {
     "symmetricKey": ("primary_key", "secondary_key"),
-    "x509": ("primary_certificate", "primary_certificate_path", "secondary_certificate", "secondary_certificate_path"),
+    "x509": ("primary_certificate", "primary_certificate_path", "secondary_certificate", "secondary_certificate_path",
+             "primary_sha1_thumbprint", "secondary_sha1_thumbprint"),
     "tpm": ("endorsement_key",),
 }
 GENERATED_KEY_BYTES = 64
@@ -55,11 +56,13 @@ def attestation_path(device_id):
 class Desired:
     """The attestation a task asks for, read and checked locally (no request made)."""
 
-    def __init__(self, kind=None, keys=None, certificates=None, endorsement_key=None):
+    def __init__(self, kind=None, keys=None, certificates=None, endorsement_key=None, expected_thumbprints=None):
         self.kind = kind
         self.keys = keys or {}
         self.certificates = certificates or {}
         self.endorsement_key = endorsement_key
+        # Entries known only by thumbprint (as app_export writes them): checked, never uploaded.
+        self.expected_thumbprints = expected_thumbprints or {}
 
     def thumbprints(self):
         return dict((entry, x509_utils.sha1_thumbprint(cert)) for entry, cert in self.certificates.items())
@@ -119,9 +122,32 @@ def load_desired(spec):
         cert = load_certificate_option(spec, entry)
         if cert is not None:
             desired.certificates[entry] = cert
+    for entry in ENTRIES:
+        option = "%s_sha1_thumbprint" % entry
+        if _given(spec, option) and entry not in desired.certificates:
+            desired.expected_thumbprints[entry] = normal_thumbprint(spec[option], option)
     if _given(spec, "endorsement_key"):
         desired.endorsement_key = validate_endorsement_key(spec["endorsement_key"])
     return device_id, state, desired
+
+
+def normal_thumbprint(value, option):
+    """A SHA-1 thumbprint as upper-case hex without separators; ValueError naming ``option`` otherwise."""
+    text = "".join(ch for ch in str(value) if ch not in ": ").upper()
+    if len(text) != 40 or any(ch not in "0123456789ABCDEF" for ch in text):
+        raise ValueError("%s must be a SHA-1 thumbprint (40 hex digits), got %r" % (option, str(value)[:60]))
+    return text
+
+
+def check_expected_thumbprints(device_id, desired, current):
+    """Refuse an attestation whose certificates differ from the entries given only by thumbprint: they cannot be
+    uploaded, so the run fails naming the entry and the fix."""
+    shown = thumbprints_of(current) if (current or {}).get("type") == "x509" else {}
+    for entry, thumbprint in sorted(desired.expected_thumbprints.items()):
+        if shown.get(entry) != thumbprint:
+            raise ValueError("device %s: the %s certificate is %s, but the declaration says %s: add "
+                             "%s_certificate_path (the PEM with that thumbprint) to upload it"
+                             % (device_id, entry, shown.get(entry) or "missing", thumbprint, entry))
 
 
 def thumbprints_of(attestation):
@@ -244,10 +270,12 @@ def _device_id_warnings(device_id, desired):
     return warnings
 
 
-def ensure_attestation(client, spec, check_mode=False, warn=None, loaded=None):
+def ensure_attestation(client, spec, check_mode=False, warn=None, loaded=None, current=None, current_known=False):
     """Converge one device's individual attestation.
 
     ``loaded`` is what :func:`load_desired` returned for ``spec`` when the caller checked it already.
+    ``current``/``current_known`` let a bulk caller pass the attestation it already read (None: the device has
+    none, or does not exist yet and is created first).
     Returns ``(action, attestation, diff)``: action created/updated/replaced/deleted/unchanged; ``attestation``
     and ``diff`` never carry keys.
     """
@@ -256,8 +284,9 @@ def ensure_attestation(client, spec, check_mode=False, warn=None, loaded=None):
         for message in _device_id_warnings(device_id, desired):
             warn(message)
     path = attestation_path(device_id)
-    current = client.get(path, allow_404=True)
-    if current is None and get_device(client, device_id) is None:
+    if not current_known:
+        current = client.get(path, allow_404=True)
+    if current is None and not current_known and get_device(client, device_id) is None:
         if state == "absent":
             return "unchanged", None, diff_view(None, None)
         raise ValueError("device %s does not exist: create it (fleetops.iotcentral.device) before its attestation"
@@ -270,6 +299,8 @@ def ensure_attestation(client, spec, check_mode=False, warn=None, loaded=None):
             client.delete(path)
         return "deleted", None, diff_view(current, None)
 
+    if desired.kind == "x509":
+        check_expected_thumbprints(device_id, desired, current)
     if current is None or current.get("type") != desired.kind:
         body = create_body(device_id, desired)
         action = "created" if current is None else "replaced"

@@ -17,19 +17,28 @@ import json
 import re
 import threading
 
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.attestation import (
+    ATTESTATIONS,
+    attestation_path,
+    ensure_attestation,
+    load_desired as load_attestation,
+)
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import MAX_PAGE_SIZE, IoTCentralError, quoted
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import guarded_patch, raise_conflicts
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import (
     DEVICE_ID_PATTERN,
     TemplateCheck,
+    EDGE_FEATURE,
     compare,
     desired_fields,
     device_path,
     ensure_device,
     get_device,
+    is_edge_device,
     list_devices,
     put_defaults,
 )
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.manifests import apply_body, get_manifest, validate_manifest_id
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties import (
     before_values,
     merge_values,
@@ -42,7 +51,13 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties imp
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.capabilities import read_template
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.listing import DEFAULT_LIST_CONCURRENCY, MAX_LIST_CONCURRENCY
 
-ITEM_FIELDS = ("id", "display_name", "template", "simulated", "enabled", "organizations", "state", "properties")
+ITEM_FIELDS = ("id", "display_name", "template", "simulated", "enabled", "organizations", "state", "properties", "edge",
+               "deployment_manifest", "attestation")
+# The options of fleetops.iotcentral.device_attestation an item's ``attestation`` takes (``type`` is its
+# ``attestation``), plus the thumbprint-only entries app_export writes.
+ATTESTATION_FIELDS = ("type", "primary_key", "secondary_key", "primary_certificate", "primary_certificate_path",
+                      "secondary_certificate", "secondary_certificate_path", "primary_sha1_thumbprint",
+                      "secondary_sha1_thumbprint", "endorsement_key")
 DEFAULT_FIELDS = ITEM_FIELDS[1:]
 STATES = ("present", "absent")
 ACTIONS = ("created", "updated", "deleted", "unchanged", "failed")
@@ -102,6 +117,22 @@ def _organizations(value):
     return value
 
 
+def _manifest_id(value):
+    return validate_manifest_id(_text(value), field="deployment_manifest")
+
+
+def _attestation(value):
+    """The attestation mapping, its field names checked; the values are checked per device (load_attestation)."""
+    if not isinstance(value, dict):
+        raise ValueError("must be a mapping such as {type: symmetric_key}, got %s" % type(value).__name__)
+    unknown = sorted(str(key) for key in value if key not in ATTESTATION_FIELDS)
+    if unknown:
+        raise ValueError("has unknown field %s; use %s" % (quoted(unknown[0], 40), ", ".join(ATTESTATION_FIELDS)))
+    if value.get("type") not in ATTESTATIONS:
+        raise ValueError("type must be one of %s, got %s" % (", ".join(sorted(ATTESTATIONS)), quoted(value.get("type"))))
+    return dict(value)
+
+
 def _state(value):
     if value not in STATES:
         raise ValueError("must be one of %s, got %s" % (", ".join(STATES), quoted(value)))
@@ -116,6 +147,9 @@ CHECKS = {
     "organizations": _organizations,
     "state": _state,
     "properties": validate_values,
+    "edge": _boolean,
+    "deployment_manifest": _manifest_id,
+    "attestation": _attestation,
 }
 
 
@@ -194,11 +228,29 @@ def validate_fleet(devices, defaults=None, purge=False, purge_scope=None):
             # Per property name: an item sets some properties and keeps the defaults' others.
             spec["properties"] = merge_values(base["properties"], own_properties)
         spec["state"] = spec["state"] or "present"
+        if spec["attestation"] is not None and spec["state"] == "present":
+            try:
+                spec["attestation_loaded"] = _load_attestation(device_id, spec["attestation"])
+            except ValueError as exc:
+                errors.append("%s: attestation %s" % (where, exc))
+                continue
         specs.append(spec)
     if errors:
         more = " (and %d more invalid items)" % (len(errors) - 1) if len(errors) > 1 else ""
         raise ValueError("%s%s; nothing was changed" % (errors[0], more))
     return specs
+
+
+def _load_attestation(device_id, attestation):
+    """What an item's attestation asks for, checked like fleetops.iotcentral.device_attestation checks its options
+    (keys that must be base64, certificates that must parse), before any call."""
+    options = dict((field, value) for field, value in attestation.items() if field != "type")
+    return load_attestation(dict(options, id=device_id, state="present", attestation=attestation["type"]))
+
+
+def attestation_spec(spec):
+    """The device_attestation-style spec of an item's attestation (for ensure_attestation's messages)."""
+    return {"id": spec["id"], "state": "present", "attestation": spec["attestation"]["type"]}
 
 
 def scope_filter(purge_scope):
@@ -267,6 +319,15 @@ def read_properties_current(client, specs, current, concurrency=DEFAULT_CONCURRE
     return dict(zip(wanted, bodies))
 
 
+def read_attestations_current(client, specs, current, concurrency=DEFAULT_CONCURRENCY):
+    """Individual attestations of the listed devices that exist and set ``attestation``: one GET each (no listing
+    shows attestations), concurrently under the shared rate limiter; a device to create has none. id -> attestation
+    (None: the device has no individual attestation)."""
+    wanted = [spec["id"] for spec in specs if spec.get("attestation_loaded") and spec["id"] in current]
+    bodies = _run_pool(lambda device_id: client.get(attestation_path(device_id), allow_404=True), wanted, concurrency)
+    return dict(zip(wanted, bodies))
+
+
 # ----------------------------------------------------------------------------------------- planning
 class Change:
     """What one device needs: ``action`` is created/updated/deleted/unchanged (planned, past tense like results).
@@ -274,10 +335,17 @@ class Change:
     ``properties`` are the property values to write (those that differ), ``properties_before`` what the service
     showed for them."""
 
-    __slots__ = ("id", "action", "spec", "current", "delta", "purge", "properties", "properties_before")
+    __slots__ = ("id", "action", "spec", "current", "delta", "purge", "properties", "properties_before", "manifest",
+                 "attestation", "attestation_current", "attestation_diff")
 
     def __init__(self, device_id, action, spec, current, delta=None, purge=False, properties=None,
                  properties_before=None):
+        # ``manifest``: the deployment manifest to assign; ``attestation``: the attestation's planned action
+        # (created/updated/replaced) against ``attestation_current``, with its key-free diff.
+        self.manifest = None
+        self.attestation = None
+        self.attestation_current = None
+        self.attestation_diff = None
         self.id = device_id
         self.action = action
         self.spec = spec
@@ -342,6 +410,59 @@ def plan_fleet(specs, current, in_scope=None, properties_current=None):
     return changes
 
 
+def plan_manifests(client, changes):
+    """Mark the devices whose deployment manifest must be assigned, and refuse before any write what cannot be.
+
+    A listed device runs its manifest when the listing shows it with that manifest's id (the listing does not show
+    the content, so a stored manifest edited since is not re-assigned; fleetops.iotcentral.device compares the
+    content too). Each distinct manifest to assign is read once; a missing one, or a device that is not an IoT Edge
+    device, fails the task naming the device, and nothing is changed.
+    """
+    manifests = {}
+    for change in changes:
+        manifest_id = change.spec.get("deployment_manifest")
+        if manifest_id is None or change.spec.get("state") != "present":
+            continue
+        assigned = ((change.current or {}).get("deploymentManifest") or {}).get("id")
+        if assigned == manifest_id:
+            continue
+        edge = change.spec.get("edge")
+        if edge is None and change.current is not None:
+            edge = is_edge_device(change.current)
+        if not edge:
+            raise ValueError("device '%s': deployment_manifest %s needs an IoT Edge device; set edge: true; nothing was "
+                             "changed" % (change.id, manifest_id))
+        if manifest_id not in manifests:
+            manifests[manifest_id] = get_manifest(client, manifest_id)
+        if manifests[manifest_id] is None:
+            raise ValueError("device '%s': deployment manifest %s does not exist; create it first (fleetops.iotcentral."
+                             "deployment_manifest); nothing was changed" % (change.id, manifest_id))
+        change.manifest = manifests[manifest_id]
+        if change.action == "unchanged":
+            change.action = "updated"
+
+
+def plan_attestations(client, changes, attestations_current, concurrency=DEFAULT_CONCURRENCY):
+    """Plan each declared attestation as fleetops.iotcentral.device_attestation would (check mode, no write), against
+    the attestation read before; a bad one (an X.509 entry known only by a thumbprint the device does not hold, a
+    type that needs a certificate or key not given) fails the task before any write, naming the device."""
+    wanted = [change for change in changes if change.spec.get("attestation_loaded") and change.action != "deleted"]
+
+    def plan(change):
+        current = attestations_current.get(change.id)
+        action, _view, diff = ensure_attestation(client, attestation_spec(change.spec), check_mode=True,
+                                                 loaded=change.spec["attestation_loaded"], current=current,
+                                                 current_known=True)
+        return change, current, action, diff
+
+    for change, current, action, diff in _run_pool(plan, wanted, concurrency):
+        if action == "unchanged":
+            continue
+        change.attestation, change.attestation_current, change.attestation_diff = action, current, diff
+        if change.action == "unchanged":
+            change.action = "updated"
+
+
 def check_templates(client, changes):
     """Refuse, before any write, a template id the application does not have: one cached read per distinct
     template that a create or update would write (an unchanged fleet costs no read)."""
@@ -402,6 +523,15 @@ def apply_plan(client, changes, check_mode=False, concurrency=DEFAULT_CONCURRENC
                 write_values(client, properties_path(change.id), change.properties)
                 if action == "unchanged":
                     action = "updated"
+            if change.manifest is not None:
+                client.post(device_path(change.id, "applyDeploymentManifest"), apply_body(change.manifest),
+                            api_version=client.require_preview(EDGE_FEATURE))
+                action = "updated" if action == "unchanged" else action
+            if change.attestation is not None:
+                ensure_attestation(client, attestation_spec(change.spec), check_mode=False,
+                                   loaded=change.spec["attestation_loaded"], current=change.attestation_current,
+                                   current_known=True)
+                action = "updated" if action == "unchanged" else action
         except IoTCentralError as exc:
             line = error_line(exc)
             if exc.status in SYSTEMIC_STATUSES:
@@ -411,7 +541,7 @@ def apply_plan(client, changes, check_mode=False, concurrency=DEFAULT_CONCURRENC
                             change.id, "HTTP %s" % exc.status if exc.status else "no response")
             if action is not None and action != "unchanged":
                 # The device write landed; only its properties failed.
-                line = "the device was %s, but its properties were not set: %s" % (action, line)
+                line = "the device was %s, but its properties, manifest or attestation were not set: %s" % (action, line)
             return Outcome(change, "failed", line, exc.status)
         return Outcome(change, action)
 
@@ -481,14 +611,27 @@ def _line(device_id, fields, note=""):
 def _diff_lines(change):
     """(before line, after line) for one change; None where the device is absent on that side."""
     if change.action == "created":
-        return None, _line(change.id, dict(change.delta, **_properties_field(change.properties)))
+        after = dict(change.delta, **_properties_field(change.properties))
+        if change.manifest is not None:
+            after["deploymentManifest"] = change.manifest.get("id")
+        if change.attestation is not None:
+            after["attestation"] = change.attestation_diff["after"]
+        return None, _line(change.id, after)
     if change.action == "deleted":
         current = change.current or {}
         shown = dict((key, current[key]) for key in ("displayName", "template") if current.get(key) is not None)
         return _line(change.id, shown, " (not listed, in purge_scope)" if change.purge else ""), None
     before = dict((key, change.current.get(key)) for key in change.delta)
     before.update(_properties_field(change.properties_before))
-    return _line(change.id, before), _line(change.id, dict(change.delta, **_properties_field(change.properties)))
+    after = dict(change.delta, **_properties_field(change.properties))
+    if change.manifest is not None:
+        before["deploymentManifest"] = ((change.current or {}).get("deploymentManifest") or {}).get("id")
+        after["deploymentManifest"] = change.manifest.get("id")
+    if change.attestation is not None:
+        # Type and thumbprints only: the attestation diff never holds a key.
+        before["attestation"] = change.attestation_diff["before"] or None
+        after["attestation"] = change.attestation_diff["after"]
+    return _line(change.id, before), _line(change.id, after)
 
 
 def _properties_field(values):
@@ -540,6 +683,7 @@ def fleet_result(outcomes, check_mode=False, diff_mode=False, requests=None):
         "ids": ids,
         "counts": counts,
         "errors": errors,
+        "attestations": _attestation_ids(outcomes),
     }
     if requests is not None:
         result["requests"] = requests
@@ -561,6 +705,13 @@ def fleet_result(outcomes, check_mode=False, diff_mode=False, requests=None):
     return result
 
 
+def _attestation_ids(outcomes):
+    """Ids of the devices whose individual attestation was created, or changed (updated or replaced)."""
+    done = [outcome.change for outcome in outcomes if outcome.action != "failed" and outcome.change.attestation]
+    return {"created": [change.id for change in done if change.attestation == "created"],
+            "changed": [change.id for change in done if change.attestation in ("updated", "replaced")]}
+
+
 _VERB = {"created": "create", "updated": "update", "deleted": "delete", "unchanged": "check"}
 
 
@@ -569,8 +720,12 @@ def _as_done(outcome):
     change = outcome.change
     if outcome.action == change.action:
         return change
-    return Change(change.id, outcome.action, change.spec, change.current, change.delta, change.purge,
+    done = Change(change.id, outcome.action, change.spec, change.current, change.delta, change.purge,
                   change.properties, change.properties_before)
+    if outcome.action != "failed":
+        done.manifest, done.attestation = change.manifest, change.attestation
+        done.attestation_current, done.attestation_diff = change.attestation_current, change.attestation_diff
+    return done
 
 
 # ----------------------------------------------------------------------------------------- the whole run
@@ -594,9 +749,12 @@ def converge_fleet(client, params, check_mode=False, diff_mode=False):
     current, in_scope = read_current(client, specs, purge, params.get("purge_scope"), concurrency,
                                      list_concurrency)
     properties_current = read_properties_current(client, specs, current, concurrency)
+    attestations_current = read_attestations_current(client, specs, current, concurrency)
     changes = plan_fleet(specs, current, in_scope if purge else None, properties_current)
     check_templates(client, changes)
     check_fleet_properties(client, changes)
+    plan_manifests(client, changes)
+    plan_attestations(client, changes, attestations_current, concurrency)
     after_read = dict(client.stats)
     outcomes = apply_plan(client, changes, check_mode=check_mode, concurrency=concurrency)
     after_write = dict(client.stats)

@@ -128,7 +128,7 @@ def test_defaults_fill_only_what_an_item_leaves_unset():
     )
     assert specs[0] == {"id": "a", "display_name": None, "template": THERMOSTAT, "simulated": None,
                         "enabled": False, "organizations": ["seattle"], "state": "present",
-                        "properties": None}
+                        "properties": None, "edge": None, "deployment_manifest": None, "attestation": None}
     # An item's own value wins; null in an item means "not set", so the default applies.
     assert specs[1]["template"] == CONTROLLER and specs[1]["enabled"] is False
     assert specs[2]["state"] == "absent"
