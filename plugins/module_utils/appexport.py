@@ -15,17 +15,23 @@ import re
 
 from ansible.module_utils.common.yaml import HAS_YAML, yaml_dump
 
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.attestation import (
+    ATTESTATION_OPTIONS as DEVICE_ATTESTATION_OPTIONS,
+    ENTRIES as DEVICE_CERTIFICATE_ENTRIES,
+    attestation_path,
+    thumbprints_of,
+)
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.capabilities import read_template, template_model
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.certificates import ENTRIES, get_certificate_entry, thumbprint_of
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import MAX_PAGE_SIZE
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devicegroups import list_device_groups
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import list_devices
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import is_edge_device, list_devices
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.enrollmentgroups import (
     ATTESTATION_OPTIONS,
     attestation_type,
     list_enrollment_groups,
 )
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.manifests import list_manifests, strip_nulls
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.manifests import list_manifests, manifest_assigned, strip_nulls
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.organizations import list_organizations
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties import is_component, properties_path, shown_value
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.templates import SERVER_FIELDS, list_templates
@@ -223,6 +229,30 @@ def property_values(body, names):
     return values
 
 
+def attestation_item(device_id, attestation):
+    """(the ``attestation`` of a device item, comments) from the device's individual attestation: its type, and for
+    X.509 the thumbprints (the service never returns a certificate). Keys are never written: they are named as
+    vault variables in a comment."""
+    kind = attestation.get("type")
+    values = {"type": DEVICE_ATTESTATION_OPTIONS.get(kind, kind)}
+    if kind == "x509":
+        for entry, thumbprint in sorted(thumbprints_of(attestation).items()):
+            values["%s_sha1_thumbprint" % entry] = thumbprint
+        entries = " and ".join("%s_certificate_path" % entry for entry in DEVICE_CERTIFICATE_ENTRIES
+                               if "%s_sha1_thumbprint" % entry in values)
+        return values, ["The service never returns a certificate: to upload it to another application, add %s (the PEM "
+                        "with that thumbprint) to the attestation." % (entries or "primary_certificate_path")]
+    if kind == "symmetricKey":
+        names = tuple(vault_variable("devices", device_id, key) for key in ("primary_key", "secondary_key"))
+        return values, ["Keys stay in the service; to set them, add primary_key: \"{{ %s }}\" and secondary_key: "
+                        "\"{{ %s }}\" from a vault to the attestation." % names]
+    if kind == "tpm":
+        name = vault_variable("devices", device_id, "endorsement_key")
+        return values, ["To create this attestation in another application, add endorsement_key: \"{{ %s }}\" from a "
+                        "vault to the attestation." % name]
+    return values, []
+
+
 def _run_pool(function, items, concurrency):
     if concurrency <= 1 or len(items) <= 1:
         return [function(item) for item in items]
@@ -232,22 +262,46 @@ def _run_pool(function, items, concurrency):
         return list(pool.map(function, items))
 
 
-def export_devices(client, concurrency=DEFAULT_CONCURRENCY):
-    """Devices from the listing (pages of 100) and, for those whose template has writable properties, their values:
-    one read per such device (no listing shows properties), ``concurrency`` at a time under the shared rate limiter."""
-    devices = sorted(list_devices(client, page_size=MAX_PAGE_SIZE), key=lambda device: device["id"])
+def export_devices(client, concurrency=DEFAULT_CONCURRENCY, attestation=True):
+    """Devices from the listing (pages of 100) with their IoT Edge settings and, for those whose template has
+    writable properties, their values: one read per such device (no listing shows properties); with
+    ``attestation``, one more read per device for its individual attestation (no listing shows it either). The
+    reads run ``concurrency`` at a time under the shared rate limiter."""
+    devices = sorted(list_devices(client, page_size=MAX_PAGE_SIZE, full=True), key=lambda device: device["id"])
+    # The service shows a device's manifest by its content, not its id: one listing of the stored manifests, when a
+    # device runs one, tells which it is.
+    stored = sorted(list_manifests(client), key=lambda manifest: manifest["id"]) if any(
+        device.get("deploymentManifest") for device in devices) else []
     writable = {}
     for template_id in sorted(set(device["template"] for device in devices if device.get("template"))):
         writable[template_id] = writable_names(read_template(client, template_id))
-    readable = [device for device in devices if writable.get(device.get("template"))]
-    bodies = _run_pool(lambda device: client.get(properties_path(device["id"]), allow_404=True), readable, concurrency)
-    values = dict((device["id"], property_values(body, writable[device["template"]])) for device, body in zip(readable, bodies))
+    reads = [("properties", device) for device in devices if writable.get(device.get("template"))]
+    if attestation:
+        reads += [("attestation", device) for device in devices]
+    paths = {"properties": properties_path, "attestation": attestation_path}
+    bodies = _run_pool(lambda read: client.get(paths[read[0]](read[1]["id"]), allow_404=True), reads, concurrency)
+    found = dict(((kind, device["id"]), body) for (kind, device), body in zip(reads, bodies))
     items = []
     for device in devices:
         item = dict({"id": device["id"]}, **_copy_fields(device, DEVICE_FIELDS))
-        if values.get(device["id"]):
-            item["properties"] = values[device["id"]]
-        items.append(Item(item, flow=True))
+        comments = []
+        if is_edge_device(device):
+            item["edge"] = True
+        if device.get("deploymentManifest"):
+            manifest_id = next((manifest["id"] for manifest in stored if manifest_assigned(device, manifest)), None)
+            if manifest_id:
+                item["deployment_manifest"] = manifest_id
+            else:
+                comments.append("Runs a deployment manifest (%s) that no stored manifest holds now, so none is named."
+                                % " ".join(str(device["deploymentManifest"].get("displayName") or "no name").split())[:80])
+        body = found.get(("properties", device["id"]))
+        values = property_values(body, writable[device["template"]]) if body is not None else {}
+        if values:
+            item["properties"] = values
+        if found.get(("attestation", device["id"])):
+            item["attestation"], notes = attestation_item(device["id"], found[("attestation", device["id"])])
+            comments.extend(notes)
+        items.append(Item(item, comments, flow=True))
     return items
 
 
@@ -260,12 +314,13 @@ EXPORTERS = {
 }
 
 
-def read_application(client, sections, concurrency=DEFAULT_CONCURRENCY):
+def read_application(client, sections, concurrency=DEFAULT_CONCURRENCY, device_attestation=True):
     """{section: [Item, ...]} for the asked sections, in the role's order."""
     application = {}
     for section in SECTIONS:
         if section in sections:
-            application[section] = export_devices(client, concurrency) if section == "devices" else EXPORTERS[section](client)
+            application[section] = (export_devices(client, concurrency, device_attestation) if section == "devices"
+                                    else EXPORTERS[section](client))
     return application
 
 

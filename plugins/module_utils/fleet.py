@@ -38,7 +38,12 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import
     list_devices,
     put_defaults,
 )
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.manifests import apply_body, get_manifest, validate_manifest_id
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.manifests import (
+    apply_body,
+    get_manifest,
+    manifest_assigned,
+    validate_manifest_id,
+)
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties import (
     before_values,
     merge_values,
@@ -248,6 +253,19 @@ def _load_attestation(device_id, attestation):
     return load_attestation(dict(options, id=device_id, state="present", attestation=attestation["type"]))
 
 
+ATTESTATION_SECRETS = ("primary_key", "secondary_key", "endorsement_key")
+
+
+def secret_values(devices, defaults=None):
+    """The keys the items' attestations carry, so the module masks them wherever it shows its arguments."""
+    values = set()
+    for entry in list(devices or []) + [defaults or {}]:
+        attestation = entry.get("attestation") if isinstance(entry, dict) else None
+        if isinstance(attestation, dict):
+            values.update(str(attestation[key]) for key in ATTESTATION_SECRETS if attestation.get(key))
+    return values
+
+
 def attestation_spec(spec):
     """The device_attestation-style spec of an item's attestation (for ensure_attestation's messages)."""
     return {"id": spec["id"], "state": "present", "attestation": spec["attestation"]["type"]}
@@ -293,14 +311,14 @@ def read_current(client, specs, purge=False, purge_scope=None, concurrency=DEFAU
     if not purge:
         if not specs:
             return {}, None
-        listed = list_devices(client, page_size=MAX_PAGE_SIZE, concurrency=list_concurrency)
+        listed = list_devices(client, page_size=MAX_PAGE_SIZE, concurrency=list_concurrency, full=True)
         return dict((d["id"], d) for d in listed), None
     in_scope = list_devices(client, filter=scope_filter(purge_scope), page_size=MAX_PAGE_SIZE,
-                            concurrency=list_concurrency)
+                            concurrency=list_concurrency, full=True)
     current = dict((d["id"], d) for d in in_scope)
     missing = [spec["id"] for spec in specs if spec["id"] not in current]
     if len(missing) > LOOKUP_LIMIT:
-        for device in list_devices(client, page_size=MAX_PAGE_SIZE, concurrency=list_concurrency):
+        for device in list_devices(client, page_size=MAX_PAGE_SIZE, concurrency=list_concurrency, full=True):
             current.setdefault(device["id"], device)
     elif missing:
         for device in _run_pool(lambda device_id: get_device(client, device_id), missing, concurrency):
@@ -413,18 +431,21 @@ def plan_fleet(specs, current, in_scope=None, properties_current=None):
 def plan_manifests(client, changes):
     """Mark the devices whose deployment manifest must be assigned, and refuse before any write what cannot be.
 
-    A listed device runs its manifest when the listing shows it with that manifest's id (the listing does not show
-    the content, so a stored manifest edited since is not re-assigned; fleetops.iotcentral.device compares the
-    content too). Each distinct manifest to assign is read once; a missing one, or a device that is not an IoT Edge
-    device, fails the task naming the device, and nothing is changed.
+    Each distinct manifest named is read once. A device runs it when it shows that manifest (its content, which the
+    listing shows, as fleetops.iotcentral.device compares it): a stored manifest edited since is assigned again. A
+    missing manifest, or a device that is not an IoT Edge device, fails the task naming the device, with nothing
+    changed.
     """
     manifests = {}
     for change in changes:
         manifest_id = change.spec.get("deployment_manifest")
         if manifest_id is None or change.spec.get("state") != "present":
             continue
-        assigned = ((change.current or {}).get("deploymentManifest") or {}).get("id")
-        if assigned == manifest_id:
+        if manifest_id not in manifests:
+            manifests[manifest_id] = get_manifest(client, manifest_id)
+            if manifests[manifest_id] is not None:
+                manifests[manifest_id].setdefault("id", manifest_id)
+        if manifests[manifest_id] is not None and manifest_assigned(change.current, manifests[manifest_id]):
             continue
         edge = change.spec.get("edge")
         if edge is None and change.current is not None:
@@ -432,8 +453,6 @@ def plan_manifests(client, changes):
         if not edge:
             raise ValueError("device '%s': deployment_manifest %s needs an IoT Edge device; set edge: true; nothing was "
                              "changed" % (change.id, manifest_id))
-        if manifest_id not in manifests:
-            manifests[manifest_id] = get_manifest(client, manifest_id)
         if manifests[manifest_id] is None:
             raise ValueError("device '%s': deployment manifest %s does not exist; create it first (fleetops.iotcentral."
                              "deployment_manifest); nothing was changed" % (change.id, manifest_id))
@@ -625,7 +644,8 @@ def _diff_lines(change):
     before.update(_properties_field(change.properties_before))
     after = dict(change.delta, **_properties_field(change.properties))
     if change.manifest is not None:
-        before["deploymentManifest"] = ((change.current or {}).get("deploymentManifest") or {}).get("id")
+        shown = (change.current or {}).get("deploymentManifest") or {}
+        before["deploymentManifest"] = shown.get("id") or shown.get("displayName")
         after["deploymentManifest"] = change.manifest.get("id")
     if change.attestation is not None:
         # Type and thumbprints only: the attestation diff never holds a key.
@@ -706,10 +726,14 @@ def fleet_result(outcomes, check_mode=False, diff_mode=False, requests=None):
 
 
 def _attestation_ids(outcomes):
-    """Ids of the devices whose individual attestation was created, or changed (updated or replaced)."""
+    """Ids of the devices whose individual attestation was created, or changed (updated or replaced), and how many
+    declared attestations were already right."""
     done = [outcome.change for outcome in outcomes if outcome.action != "failed" and outcome.change.attestation]
+    unchanged = sum(1 for outcome in outcomes if outcome.action != "failed" and not outcome.change.attestation
+                    and outcome.change.spec.get("attestation_loaded") and outcome.change.action != "deleted")
     return {"created": [change.id for change in done if change.attestation == "created"],
-            "changed": [change.id for change in done if change.attestation in ("updated", "replaced")]}
+            "changed": [change.id for change in done if change.attestation in ("updated", "replaced")],
+            "unchanged": unchanged}
 
 
 _VERB = {"created": "create", "updated": "update", "deleted": "delete", "unchanged": "check"}

@@ -25,6 +25,13 @@ description:
     limiter); devices to create, and devices without C(properties), cost none. Before any write, the values that
     would change are checked against the device templates (one template read per template); a wrong value fails
     the task naming the device and property, and nothing is changed.
+  - Items may set C(edge), C(deployment_manifest) and C(attestation), handled like M(fleetops.iotcentral.device)
+    and M(fleetops.iotcentral.device_attestation) handle them. Each deployment manifest named is read once, before
+    any write, and counts as assigned when the listed device shows its content (an edited manifest is assigned
+    again). No
+    listing shows attestations, so each listed device that exists and sets C(attestation) costs one C(GET) of its
+    attestation (concurrent, under the same rate limiter); the attestations that would change are planned before
+    any write, and a wrong one fails the task naming the device, with nothing changed.
   - A device that fails does not stop the others. The task then fails at the end, after every other device was
     handled, with one line per failed device in C(msg). An error that is not about one device (network,
     credential, role, throttling that outlasted the retries) stops the writes not sent yet, since each would fail
@@ -104,6 +111,58 @@ options:
           - A value counts as set when it equals the desired value the service shows (pending or acknowledged), else
             the reported value; only differing values are sent, one C(PATCH) per device.
         type: dict
+      edge:
+        description:
+          - V(true) makes the device an IoT Edge device, V(false) a plain IoT device (the O(fleetops.iotcentral.device#module:edge)
+            of M(fleetops.iotcentral.device)); needs api-version C(2022-10-31-preview).
+        type: bool
+      deployment_manifest:
+        description:
+          - Id of a stored deployment manifest to assign to this IoT Edge device (C(edge=true), or already one).
+          - Assigned when the device does not show that manifest's content (so a stored manifest edited since is
+            assigned again). Unset never removes one.
+        type: str
+      attestation:
+        description:
+          - The device's individual enrollment, with the options of M(fleetops.iotcentral.device_attestation) (C(type)
+            is its O(fleetops.iotcentral.device_attestation#module:attestation)). A device without it keeps what it has.
+          - An X.509 entry may be given only by its thumbprint (C(primary_sha1_thumbprint), as
+            M(fleetops.iotcentral.app_export) writes it) - it is checked, never uploaded, and a device that holds
+            another certificate (or none) fails.
+        type: dict
+        suboptions:
+          type:
+            description: The attestation type.
+            type: str
+            choices: [symmetric_key, x509, tpm]
+            required: true
+          primary_key:
+            description: Primary symmetric key (base64); left out, the current or a generated key.
+            type: str
+          secondary_key:
+            description: Secondary symmetric key (base64).
+            type: str
+          primary_certificate:
+            description: Primary client certificate (PEM, or base64 of PEM or DER).
+            type: str
+          primary_certificate_path:
+            description: Path of the primary client certificate file.
+            type: path
+          primary_sha1_thumbprint:
+            description: SHA-1 thumbprint the primary certificate must have (checked, not uploaded).
+            type: str
+          secondary_certificate:
+            description: Secondary client certificate.
+            type: str
+          secondary_certificate_path:
+            description: Path of the secondary client certificate file.
+            type: path
+          secondary_sha1_thumbprint:
+            description: SHA-1 thumbprint the secondary certificate must have.
+            type: str
+          endorsement_key:
+            description: The TPM's endorsement key (base64).
+            type: str
   defaults:
     description:
       - Fields applied to every item of O(devices) that does not set them. Same fields as the items, except C(id).
@@ -139,6 +198,58 @@ options:
         description:
           - Writable property values for every device; an item's C(properties) override them per name.
         type: dict
+      edge:
+        description:
+          - V(true) makes the device an IoT Edge device, V(false) a plain IoT device (the O(fleetops.iotcentral.device#module:edge)
+            of M(fleetops.iotcentral.device)); needs api-version C(2022-10-31-preview).
+        type: bool
+      deployment_manifest:
+        description:
+          - Id of a stored deployment manifest to assign to this IoT Edge device (C(edge=true), or already one).
+          - Assigned when the device does not show that manifest's content (so a stored manifest edited since is
+            assigned again). Unset never removes one.
+        type: str
+      attestation:
+        description:
+          - The device's individual enrollment, with the options of M(fleetops.iotcentral.device_attestation) (C(type)
+            is its O(fleetops.iotcentral.device_attestation#module:attestation)). A device without it keeps what it has.
+          - An X.509 entry may be given only by its thumbprint (C(primary_sha1_thumbprint), as
+            M(fleetops.iotcentral.app_export) writes it) - it is checked, never uploaded, and a device that holds
+            another certificate (or none) fails.
+        type: dict
+        suboptions:
+          type:
+            description: The attestation type.
+            type: str
+            choices: [symmetric_key, x509, tpm]
+            required: true
+          primary_key:
+            description: Primary symmetric key (base64); left out, the current or a generated key.
+            type: str
+          secondary_key:
+            description: Secondary symmetric key (base64).
+            type: str
+          primary_certificate:
+            description: Primary client certificate (PEM, or base64 of PEM or DER).
+            type: str
+          primary_certificate_path:
+            description: Path of the primary client certificate file.
+            type: path
+          primary_sha1_thumbprint:
+            description: SHA-1 thumbprint the primary certificate must have (checked, not uploaded).
+            type: str
+          secondary_certificate:
+            description: Secondary client certificate.
+            type: str
+          secondary_certificate_path:
+            description: Path of the secondary client certificate file.
+            type: path
+          secondary_sha1_thumbprint:
+            description: SHA-1 thumbprint the secondary certificate must have.
+            type: str
+          endorsement_key:
+            description: The TPM's endorsement key (base64).
+            type: str
   purge:
     description:
       - Also delete the devices found in O(purge_scope) that are not in O(devices).
@@ -331,6 +442,13 @@ errors:
       type: int
       sample: 422
   sample: []
+attestations:
+  description:
+    - Ids of the devices whose individual attestation was created, or changed (updated, or replaced by another
+      type); in check mode, that would be. They are also among RV(ids.created) and RV(ids.updated).
+  returned: always
+  type: dict
+  sample: {"created": ["gw-7"], "changed": []}
 requests:
   description:
     - Requests this task sent, counting retries. C(reads) are those of the reading step (listing pages and
@@ -369,10 +487,13 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.fleet import (
     DEFAULT_RATE_LIMIT,
     MAX_CONCURRENCY,
     converge_fleet,
+    secret_values,
 )
 
 
 def converge(module, client):
+    # Items are checked by fleet.py (fast for thousands), not by suboptions, so their keys are masked here.
+    module.module.no_log_values.update(secret_values(module.params["devices"], module.params["defaults"]))
     result = converge_fleet(client, module.params, check_mode=module.check_mode, diff_mode=module.diff_mode)
     # Every device was tried; the task fails at the end when any of them failed.
     result["failed"] = bool(result["errors"])

@@ -7,6 +7,7 @@ import yaml
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.appexport import (
     Item,
     _vaulted,
+    attestation_item,
     property_values,
     render,
     render_section,
@@ -83,3 +84,22 @@ def test_rendering_is_stable_and_round_trips_through_yaml():
     assert sorted(per_section) == ["devices.yml", "enrollment_groups.yml"]
     assert render_section("device_groups", []) == "iotcentral_app_device_groups: []\n"
     assert yaml.safe_load(render_section("device_groups", [])) == {"iotcentral_app_device_groups": []}
+
+
+def test_device_attestation_is_its_type_and_thumbprints_never_a_key():
+    values, comments = attestation_item("gw-1", {"type": "symmetricKey", "symmetricKey": {"primaryKey": "cHJpbWFyeQ==",
+                                                                                         "secondaryKey": "c2Vjb25k"}})
+    assert values == {"type": "symmetric_key"}
+    assert "cHJpbWFyeQ==" not in str(comments) and "c2Vjb25k" not in str(comments)
+    assert vault_variables({"devices": [Item(values, comments)]}) == [
+        "vault_iotcentral_devices_gw_1_primary_key", "vault_iotcentral_devices_gw_1_secondary_key"]
+
+    values, comments = attestation_item("cam-1", {"type": "x509", "x509": {"clientCertificates": {
+        "secondary": {"info": {"sha1Thumbprint": "bb" * 20}}, "primary": {"info": {"sha1Thumbprint": "aa" * 20}}}}})
+    assert list(values.items()) == [("type", "x509"), ("primary_sha1_thumbprint", "AA" * 20),
+                                    ("secondary_sha1_thumbprint", "BB" * 20)]
+    assert "primary_certificate_path and secondary_certificate_path" in comments[0]
+
+    values, comments = attestation_item("tpm-1", {"type": "tpm", "tpm": {"endorsementKey": "ZWs="}})
+    assert values == {"type": "tpm"} and "ZWs=" not in comments[0]
+    assert "vault_iotcentral_devices_tpm_1_endorsement_key" in comments[0]
