@@ -441,21 +441,22 @@ def plan_manifests(client, changes):
         manifest_id = change.spec.get("deployment_manifest")
         if manifest_id is None or change.spec.get("state") != "present":
             continue
-        if manifest_id not in manifests:
-            manifests[manifest_id] = get_manifest(client, manifest_id)
-            if manifests[manifest_id] is not None:
-                manifests[manifest_id].setdefault("id", manifest_id)
-        if manifests[manifest_id] is not None and manifest_assigned(change.current, manifests[manifest_id]):
-            continue
         edge = change.spec.get("edge")
         if edge is None and change.current is not None:
             edge = is_edge_device(change.current)
         if not edge:
+            # Only an IoT Edge device can run a manifest: refused without reading it.
             raise ValueError("device '%s': deployment_manifest %s needs an IoT Edge device; set edge: true; nothing was "
                              "changed" % (change.id, manifest_id))
+        if manifest_id not in manifests:
+            manifests[manifest_id] = get_manifest(client, manifest_id)
+            if manifests[manifest_id] is not None:
+                manifests[manifest_id].setdefault("id", manifest_id)
         if manifests[manifest_id] is None:
             raise ValueError("device '%s': deployment manifest %s does not exist; create it first (fleetops.iotcentral."
                              "deployment_manifest); nothing was changed" % (change.id, manifest_id))
+        if manifest_assigned(change.current, manifests[manifest_id]):
+            continue
         change.manifest = manifests[manifest_id]
         if change.action == "unchanged":
             change.action = "updated"

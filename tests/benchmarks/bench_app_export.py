@@ -2,7 +2,8 @@
 
 7. export an application of 10,000 thermostats (seeded with the emulator's /__emulator__/seed) plus a few groups:
    the reads are one listing page per 100 devices, one listing per other section, the template once, and the
-   properties of every device (its template has a writable property, and no listing shows properties), so the floor
+   properties of every device (its template has a writable property, and no listing shows properties) and the
+   individual attestation of every device (no listing shows it either; option device_attestation), so the floor
    is the request count divided by 20 per second. Measured twice: in-process (the module's own work: reads, rendering), and as an
    ansible-playbook run (plus Ansible's start-up). The second export of the unchanged application writes nothing.
 """

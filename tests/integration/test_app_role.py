@@ -79,13 +79,23 @@ def test_round_trip_export_apply_rebuild(run_playbook, fresh_emulator, tmp_path)
     export(run_playbook, first)
     text = first.read_text(encoding="utf-8")
     keys = api(fresh_emulator, "GET", "/enrollmentGroups/store-sensors")["attestation"]["symmetricKey"]
-    for secret in ("not-a-real-password", keys["primaryKey"], keys["secondaryKey"], "PRIVATE KEY"):
+    device_keys = api(fresh_emulator, "GET", "/devices/store-gateway-1/attestation")["symmetricKey"]
+    for secret in ("not-a-real-password", keys["primaryKey"], keys["secondaryKey"], "PRIVATE KEY",
+                   device_keys["primaryKey"], device_keys["secondaryKey"], "BEGIN CERTIFICATE"):
         assert secret not in text
     assert "vault_iotcentral_deployment_manifests_envsensor_contosoacr_password" in text
     exported = yaml.safe_load(text)
-    assert [device["id"] for device in exported["iotcentral_app_devices"]] == [
-        "store-sensor-1", "store-thermostat-1", "store-thermostat-2", "store-thermostat-3"]
-    assert exported["iotcentral_app_devices"][1]["properties"] == {"targetTemperature": 21.5}
+    devices = dict((device["id"], device) for device in exported["iotcentral_app_devices"])
+    assert list(devices) == ["store-camera-1", "store-gateway-1", "store-sensor-1", "store-thermostat-1",
+                             "store-thermostat-2", "store-thermostat-3"]
+    assert devices["store-thermostat-1"]["properties"] == {"targetTemperature": 21.5}
+    # IoT Edge settings and attestations: the type, the certificate's thumbprint, keys only named as vault variables.
+    gateway = devices["store-gateway-1"]
+    assert (gateway["edge"], gateway["deployment_manifest"], gateway["attestation"]) == (True, "envsensor", {"type": "symmetric_key"})
+    assert "vault_iotcentral_devices_store_gateway_1_primary_key" in text
+    thumbprint = api(fresh_emulator, "GET", "/devices/store-camera-1/attestation")["x509"]["clientCertificates"]["primary"]["info"]["sha1Thumbprint"]
+    assert devices["store-camera-1"]["attestation"] == {"type": "x509", "primary_sha1_thumbprint": thumbprint.upper()}
+    assert "attestation" not in devices["store-thermostat-1"] and "edge" not in devices["store-thermostat-1"]
     organizations = [organization["id"] for organization in exported["iotcentral_app_organizations"]]
     assert organizations.index("contoso-stores") < organizations.index("store-12")  # parents first
     assert "dtmi:contoso:StoreSensor;1" in [template["id"] for template in exported["iotcentral_app_device_templates"]]
@@ -102,14 +112,16 @@ def test_round_trip_export_apply_rebuild(run_playbook, fresh_emulator, tmp_path)
     assert first.read_text(encoding="utf-8") == text
 
     # The export applied to an empty application rebuilds it. The service never returns a certificate, so the
-    # X.509 entry gets its file, as the comment in the export says.
+    # X.509 entries (of the enrollment group and of the device) get their files, as the comments in the export say.
     copy_emulator = _start_empty()
     try:
         groups = exported["iotcentral_app_enrollment_groups"]
         x509 = next(group for group in groups if group["id"] == "store-x509")
         x509["certificates"]["primary"]["certificate_path"] = str(tmp_path / "certs" / "approot_cert.pem")
+        devices["store-camera-1"]["attestation"]["primary_certificate_path"] = str(tmp_path / "certs" / "store-camera-1_cert.pem")
         overlay = tmp_path / "certificates.yml"
-        overlay.write_text(yaml.safe_dump({"iotcentral_app_enrollment_groups": groups}), encoding="utf-8")
+        overlay.write_text(yaml.safe_dump({"iotcentral_app_enrollment_groups": groups,
+                                           "iotcentral_app_devices": exported["iotcentral_app_devices"]}), encoding="utf-8")
         rebuilt = apply(run_playbook, [first, overlay], tmp_path, env=on(copy_emulator))
         assert rebuilt.rc == 0, rebuilt.output
         assert copy_emulator.stats()["spec_violations"] == []
@@ -142,6 +154,7 @@ def test_check_mode_drift_report_tags_and_purge_inside_scope(run_playbook, fresh
     # inside and outside the purge scope.
     api(fresh_emulator, "DELETE", "/deviceGroups/simulated")
     api(fresh_emulator, "PATCH", "/devices/store-thermostat-1", {"displayName": "Renamed by hand"})
+    api(fresh_emulator, "DELETE", "/devices/store-gateway-1/attestation")
     for group_id in ("store-old", "lab-old"):
         api(fresh_emulator, "PUT", "/deviceGroups/" + group_id, {"displayName": group_id, "filter": "SELECT * FROM devices"})
     api(fresh_emulator, "PUT", "/devices/store-thermostat-9", {"displayName": "Old", "template": THERMOSTAT})
@@ -162,17 +175,20 @@ def test_check_mode_drift_report_tags_and_purge_inside_scope(run_playbook, fresh
         "organizations: 2 would be removed (store-99-annex, store-99)",
         "device_groups: 1 would be created (simulated)",
         "device_groups: 1 would be removed (store-old)",
-        "devices: 1 would be changed (store-thermostat-1)",
+        "devices: 2 would be changed (store-thermostat-1, store-gateway-1)",
         "devices: 1 would be removed (store-thermostat-9)",
+        "device_attestations: 1 would be created (store-gateway-1)",
     ]
 
     # --tags devices converges only the devices section.
     devices_only = apply(run_playbook, [APP_FILES / "declared.yml"], tmp_path, args=["--tags", "devices"], extra=purge)
     assert devices_only.rc == 0, devices_only.output
     assert report_lines(devices_only) == [
-        "devices: 1 changed (store-thermostat-1)",
+        "devices: 2 changed (store-thermostat-1, store-gateway-1)",
         "devices: 1 removed (store-thermostat-9)",
+        "device_attestations: 1 created (store-gateway-1)",
     ]
+    assert api(fresh_emulator, "GET", "/devices/store-gateway-1/attestation")["type"] == "symmetricKey"
     group_ids = sorted(group["id"] for group in api(fresh_emulator, "GET", "/deviceGroups")["value"])
     assert group_ids == ["lab-old", "store-old", "thermostats"]
 
@@ -188,7 +204,8 @@ def test_check_mode_drift_report_tags_and_purge_inside_scope(run_playbook, fresh
     group_ids = sorted(group["id"] for group in api(fresh_emulator, "GET", "/deviceGroups")["value"])
     assert group_ids == ["lab-old", "simulated", "thermostats"]
     device_ids = sorted(device["id"] for device in api(fresh_emulator, "GET", "/devices")["value"])
-    assert device_ids == ["lab-controller", "store-sensor-1", "store-thermostat-1", "store-thermostat-2", "store-thermostat-3"]
+    assert device_ids == ["lab-controller", "store-camera-1", "store-gateway-1", "store-sensor-1", "store-thermostat-1",
+                          "store-thermostat-2", "store-thermostat-3"]
     organization_ids = [organization["id"] for organization in api(fresh_emulator, "GET", "/organizations")["value"]]
     assert "lab" in organization_ids and "store-12" in organization_ids and "store-99" not in organization_ids
     assert api(fresh_emulator, "GET", "/enrollmentGroups/lab-enrollment")["id"] == "lab-enrollment"

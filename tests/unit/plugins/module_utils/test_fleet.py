@@ -160,6 +160,22 @@ def test_defaults_can_set_state_and_types_are_normalized():
     ([{"id": "a"}], {"id": "x"}, "defaults: unknown field 'id'"),
     ([{"id": "a"}], {"enabled": "sometimes"}, "defaults: enabled must be true or false"),
     ("a,b", None, "devices must be a list"),
+    ([{"id": "a", "edge": "perhaps"}], None, "devices[0] (id 'a'): edge must be true or false"),
+    ([{"id": "a", "deployment_manifest": "env-sensor"}], None, "devices[0] (id 'a'): deployment_manifest"),
+    ([{"id": "a", "attestation": "symmetric_key"}], None,
+     "devices[0] (id 'a'): attestation must be a mapping such as {type: symmetric_key}, got str"),
+    ([{"id": "a", "attestation": {"type": "sas"}}], None,
+     "devices[0] (id 'a'): attestation type must be one of symmetric_key, tpm, x509, got 'sas'"),
+    ([{"id": "a", "attestation": {"type": "x509", "primary_kye": "x"}}], None,
+     "devices[0] (id 'a'): attestation has unknown field 'primary_kye'"),
+    ([{"id": "a", "attestation": {"type": "x509", "primary_key": "c2VjcmV0c2VjcmV0c2VjcmV0"}}], None,
+     "devices[0] (id 'a'): attestation primary_key only apply to attestation=symmetric_key, not x509"),
+    ([{"id": "a", "attestation": {"type": "symmetric_key", "primary_key": "not base64!"}}], None,
+     "devices[0] (id 'a'): attestation primary_key must be"),
+    ([{"id": "a", "attestation": {"type": "x509", "primary_sha1_thumbprint": "12:34"}}], None,
+     "devices[0] (id 'a'): attestation primary_sha1_thumbprint must be a SHA-1 thumbprint (40 hex digits)"),
+    ([{"id": "a"}], {"attestation": {"type": "tpm", "endorsement_key": "***"}},
+     "devices[0] (id 'a'): attestation endorsement_key must be the base64 text"),
 ])
 def test_validation_names_the_item_and_the_field_in_one_line(devices, defaults, message):
     with pytest.raises(ValueError) as info:
@@ -393,3 +409,17 @@ def test_failed_devices_are_left_out_of_the_diff():
     failures = {("PUT", "t-002"): IoTCentralError("no", status=422)}
     result = run(FakeClient(failures=failures), thermostats(2), diff_mode=True)
     assert result["diff"]["after"] == "t-001\n"
+
+
+def test_attestation_keys_are_collected_for_masking():
+    devices = [{"id": "a", "attestation": {"type": "symmetric_key", "primary_key": "p", "secondary_key": "s"}},
+               {"id": "b", "attestation": {"type": "x509", "primary_sha1_thumbprint": "AB" * 20}}, "not a mapping"]
+    assert fleet.secret_values(devices, {"attestation": {"type": "tpm", "endorsement_key": "ek"}}) == {"p", "s", "ek"}
+
+
+def test_a_deployment_manifest_needs_an_iot_edge_device_before_any_write():
+    client = FakeClient(thermostats(1))
+    with pytest.raises(ValueError, match="device 't-001': deployment_manifest envsensor needs an IoT Edge device; set edge: true"):
+        fleet.plan_manifests(client, fleet.plan_fleet(validate_fleet([{"id": "t-001", "deployment_manifest": "envsensor"}]),
+                                                      dict((d, dict(v)) for d, v in client.devices.items())))
+    assert client.writes == []
