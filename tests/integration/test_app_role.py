@@ -142,7 +142,7 @@ def _start_empty():
 def test_wrong_variables_fail_before_any_request(run_playbook, fresh_emulator):
     result = run_playbook("app_role_bad_input.yml")
     assert result.rc == 0, result.output
-    assert result.recap()["rescued"] == 6
+    assert result.recap()["rescued"] == 7
     assert "Traceback" not in result.output
     assert fresh_emulator.stats()["requests"] == 0
 
