@@ -200,56 +200,17 @@ options:
         type: dict
       edge:
         description:
-          - V(true) makes the device an IoT Edge device, V(false) a plain IoT device (the O(fleetops.iotcentral.device#module:edge)
-            of M(fleetops.iotcentral.device)); needs api-version C(2022-10-31-preview).
+          - Whether the devices are IoT Edge devices.
         type: bool
       deployment_manifest:
         description:
-          - Id of a stored deployment manifest to assign to this IoT Edge device (C(edge=true), or already one).
-          - Assigned when the device does not show that manifest's content (so a stored manifest edited since is
-            assigned again). Unset never removes one.
+          - Deployment manifest id for every IoT Edge device that names none.
         type: str
       attestation:
         description:
-          - The device's individual enrollment, with the options of M(fleetops.iotcentral.device_attestation) (C(type)
-            is its O(fleetops.iotcentral.device_attestation#module:attestation)). A device without it keeps what it has.
-          - An X.509 entry may be given only by its thumbprint (C(primary_sha1_thumbprint), as
-            M(fleetops.iotcentral.app_export) writes it) - it is checked, never uploaded, and a device that holds
-            another certificate (or none) fails.
+          - Individual enrollment for every device that declares none, with the fields of O(devices[].attestation)
+            (an item's own attestation replaces it whole).
         type: dict
-        suboptions:
-          type:
-            description: The attestation type.
-            type: str
-            choices: [symmetric_key, x509, tpm]
-            required: true
-          primary_key:
-            description: Primary symmetric key (base64); left out, the current or a generated key.
-            type: str
-          secondary_key:
-            description: Secondary symmetric key (base64).
-            type: str
-          primary_certificate:
-            description: Primary client certificate (PEM, or base64 of PEM or DER).
-            type: str
-          primary_certificate_path:
-            description: Path of the primary client certificate file.
-            type: path
-          primary_sha1_thumbprint:
-            description: SHA-1 thumbprint the primary certificate must have (checked, not uploaded).
-            type: str
-          secondary_certificate:
-            description: Secondary client certificate.
-            type: str
-          secondary_certificate_path:
-            description: Path of the secondary client certificate file.
-            type: path
-          secondary_sha1_thumbprint:
-            description: SHA-1 thumbprint the secondary certificate must have.
-            type: str
-          endorsement_key:
-            description: The TPM's endorsement key (base64).
-            type: str
   purge:
     description:
       - Also delete the devices found in O(purge_scope) that are not in O(devices).
