@@ -39,7 +39,7 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties imp
     values_problem,
     write_values,
 )
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.capabilities import read_template
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.capabilities import TemplateReader
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.listing import DEFAULT_LIST_CONCURRENCY, MAX_LIST_CONCURRENCY
 
 ITEM_FIELDS = ("id", "display_name", "template", "simulated", "enabled", "organizations", "state", "properties")
@@ -306,13 +306,14 @@ def plan_device(spec, current, properties_current=None):
                   properties=properties, properties_before=before_values(properties, properties_current))
 
 
-def check_fleet_properties(client, changes):
+def check_fleet_properties(client, changes, templates=None):
     """Refuse, before any write, property values the device templates can tell are wrong.
 
-    Only devices whose properties change are checked, with one template read per distinct template (cached).
-    Raises ValueError naming the first device and property, and how many more devices are wrong.
+    Only devices whose properties change are checked, with one template read per distinct template (``templates``,
+    a capabilities.TemplateReader shared with :func:`check_templates`). Raises ValueError naming the first device
+    and property, and how many more devices are wrong.
     """
-    templates = {}
+    templates = templates or TemplateReader(client)
     problems = []
     for change in changes:
         if not change.properties:
@@ -320,9 +321,7 @@ def check_fleet_properties(client, changes):
         template_id = change.spec.get("template") or (change.current or {}).get("template")
         if not template_id:
             continue
-        if template_id not in templates:
-            templates[template_id] = read_template(client, template_id)
-        problem = values_problem(templates[template_id], change.properties, change.id)
+        problem = values_problem(templates.read(template_id), change.properties, change.id)
         if problem:
             problems.append(problem)
     if problems:
@@ -342,10 +341,11 @@ def plan_fleet(specs, current, in_scope=None, properties_current=None):
     return changes
 
 
-def check_templates(client, changes):
+def check_templates(client, changes, templates=None):
     """Refuse, before any write, a template id the application does not have: one cached read per distinct
-    template that a create or update would write (an unchanged fleet costs no read)."""
-    templates = TemplateCheck(client)
+    template that a create or update would write (an unchanged fleet costs no read). ``templates``: a
+    capabilities.TemplateReader shared with :func:`check_fleet_properties`."""
+    templates = TemplateCheck(client, reader=templates)
     for change in changes:
         template = change.delta.get("template") if change.action in ("created", "updated") else None
         if template is not None and not templates.exists(template):
@@ -595,8 +595,9 @@ def converge_fleet(client, params, check_mode=False, diff_mode=False):
                                      list_concurrency)
     properties_current = read_properties_current(client, specs, current, concurrency)
     changes = plan_fleet(specs, current, in_scope if purge else None, properties_current)
-    check_templates(client, changes)
-    check_fleet_properties(client, changes)
+    templates = TemplateReader(client)  # one read per template for both checks
+    check_templates(client, changes, templates)
+    check_fleet_properties(client, changes, templates)
     after_read = dict(client.stats)
     outcomes = apply_plan(client, changes, check_mode=check_mode, concurrency=concurrency)
     after_write = dict(client.stats)

@@ -306,6 +306,36 @@ def test_a_template_that_does_not_exist_is_refused_before_any_write_with_one_rea
     assert template_reads == [("TEMPLATE", THERMOSTAT), ("TEMPLATE", "dtmi:nope;1")]
 
 
+class PropertiesClient(FakeClient):
+    """A FakeClient whose templates declare a writable property, and that takes property writes."""
+
+    def get(self, path, params=None, api_version=None, allow_404=False):
+        template = super().get(path, params=params, api_version=api_version, allow_404=allow_404)
+        if template is not None and path.startswith("/deviceTemplates/"):
+            template["capabilityModel"] = {"@id": "dtmi:contoso:Thermostat_if;1", "@type": "Interface", "contents": [
+                {"@type": "Property", "name": "targetTemperature", "schema": "double", "writable": True}]}
+        return template
+
+    def request(self, method, path, body=None, expected=(200,), **_kwargs):
+        self._call(method, path)
+
+        class Answer:  # pylint: disable=too-few-public-methods
+            pass
+
+        answer = Answer()
+        answer.body = body
+        return answer
+
+
+def test_creating_devices_that_set_properties_reads_their_template_once():
+    client = PropertiesClient()
+    devices = [{"id": "new-%d" % n, "template": THERMOSTAT, "properties": {"targetTemperature": 21}} for n in range(3)]
+    result = run(client, devices)
+    assert result["counts"]["created"] == 3 and result["counts"]["failed"] == 0
+    # One GET of the template serves both checks: that it exists (creates) and what its properties accept.
+    assert [call for call in client.calls if call[0] == "TEMPLATE"] == [("TEMPLATE", THERMOSTAT)]
+
+
 def test_more_than_one_organization_is_refused_before_any_call():
     client = FakeClient()
     with pytest.raises(ValueError, match=r"^devices\[1\] \(id 'b'\): organizations must hold at most one organization id"):
