@@ -171,7 +171,7 @@ options:
         device is read exactly once.
       - V(1) reads one C(nextLink) chain, as does O(api_version=2022-07-31) (no list parameters) and a service
         that refuses the range filter.
-      - With id ranges, writes start while the listing goes on: once a range has been listed completely, the
+      - With id ranges, writes start while the listing goes on. Once a range has been listed completely, the
         devices of O(devices) whose ids fall in it are compared (or, absent from it, created) and written. This
         happens only when the checks made before any write cannot fail (every template the items name exists,
         every item that sets C(properties) names its template and its values fit it); otherwise, and in check
