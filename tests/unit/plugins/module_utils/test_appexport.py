@@ -87,8 +87,8 @@ def test_rendering_is_stable_and_round_trips_through_yaml():
 
 
 def test_device_attestation_is_its_type_and_thumbprints_never_a_key():
-    values, comments = attestation_item("gw-1", {"type": "symmetricKey", "symmetricKey": {"primaryKey": "cHJpbWFyeQ==",
-                                                                                         "secondaryKey": "c2Vjb25k"}})
+    keys = {"primaryKey": "cHJpbWFyeQ==", "secondaryKey": "c2Vjb25k"}
+    values, comments = attestation_item("gw-1", {"type": "symmetricKey", "symmetricKey": keys})
     assert values == {"type": "symmetric_key"}
     assert "cHJpbWFyeQ==" not in str(comments) and "c2Vjb25k" not in str(comments)
     assert vault_variables({"devices": [Item(values, comments)]}) == [
