@@ -13,23 +13,23 @@ like the other fleet benchmarks):
   ``GET .../properties`` per device (no listing shows property values) and one ``PATCH`` per device whose value
   differs (every device here: each run sets a new value).
 
-    .venv/bin/python tests/benchmarks/bench_jobs.py                               # 1,000 and 10,000, crossover
-    .venv/bin/python tests/benchmarks/bench_jobs.py --sizes 1000 --crossover ""   # 1,000 only, about 2 minutes
+    .venv/bin/python tests/benchmarks/bench_jobs.py                                          # everything
+    .venv/bin/python tests/benchmarks/bench_jobs.py --sizes 1000 --crossover "" --latency 0  # about 2 minutes
 
-The 10,000-device device_fleet run takes about 17 minutes (20,000 requests at 20 per second). Figures are
-printed, never asserted.
+The 10,000-device device_fleet run takes about 17 minutes (20,000 requests at 20 per second). Every size runs
+at each ``--latency`` (default 0 and 80 ms per request); ``--scale`` shrinks the sizes. Figures are printed,
+never asserted.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import (HEADER, SERVICE_RATE, TEMPLATE, Emulator, Playbook, check_violations, fleet, machine,  # noqa: E402
-                      result_of, row)
+from _harness import (TEMPLATE, Playbook, bench_parser, check_violations, fleet, for_each_latency,  # noqa: E402
+                      machine, result_of, row, scaled)
 
 GROUP = "bench-thermostats"
 PREFIX = "th"
@@ -100,29 +100,29 @@ def crossover(emulator, playbook, size):
     print("%8d %14s %14s %24s" % ((size,) + tuple("%6.2f (%4d)" % figure for figure in figures)), flush=True)
 
 
+def run_scenarios(emulator, sizes_, crossover_sizes):
+    playbook = Playbook(emulator)
+    for size in sizes_:
+        compare(emulator, playbook, size)
+    if crossover_sizes:
+        print("\ncrossover: wall s of a job (poll_interval 1 s / 5 s) and of device_fleet properties, with requests")
+        print("%8s %14s %14s %24s" % ("devices", "job, poll 1 s", "job, poll 5 s", "device_fleet properties"))
+    for size in crossover_sizes:
+        crossover(emulator, playbook, size)
+
+
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--sizes", type=sizes, default=sizes("1000,10000"),
                         help="group sizes to compare, comma-separated (default 1000,10000)")
     parser.add_argument("--crossover", type=sizes, default=sizes("10,25,50,100,200"),
                         help="small group sizes for the crossover table, comma-separated; '' for none")
     args = parser.parse_args()
+    compared = [scaled(size, args) for size in args.sizes]
+    small = [scaled(size, args) for size in args.crossover]
     print("== bench_jobs: a job versus device_fleet properties (emulator at 20 requests/second)")
     print("machine: " + machine())
-    emulator = Emulator(rate_limit=SERVICE_RATE)
-    try:
-        playbook = Playbook(emulator)
-        if args.sizes:
-            print(HEADER)
-        for size in args.sizes:
-            compare(emulator, playbook, size)
-        if args.crossover:
-            print("\ncrossover: wall s of a job (poll_interval 1 s / 5 s) and of device_fleet properties, with requests")
-            print("%8s %14s %14s %24s" % ("devices", "job, poll 1 s", "job, poll 5 s", "device_fleet properties"))
-        for size in args.crossover:
-            crossover(emulator, playbook, size)
-    finally:
-        emulator.stop()
+    for_each_latency(args, lambda emulator: run_scenarios(emulator, compared, small))
 
 
 if __name__ == "__main__":
