@@ -7,7 +7,13 @@ from which a virtualenv is built on first use and cached, keyed by the file's ha
 sanity virtualenvs: a changed pin builds a new one, an unchanged one is reused. A lock per virtualenv
 lets pytest-xdist workers and parallel checkouts share them.
 
-``FLEETOPS_ANSIBLE_CORE=2.19`` (or ``2.16,2.19``) limits the matrix to those versions.
+Which tests run on which version (``make test`` / ``make test-matrix``, see docs/development.md):
+
+* ``FLEETOPS_ANSIBLE_CORE=2.19`` (or ``2.16,2.19``) limits the matrix to those versions (default: all).
+* By default a version-dependent test runs on the newest selected version only, unless it is marked
+  ``@pytest.mark.all_cores`` (a representative set chosen where versions differ: templating, inventory JSON,
+  argument_spec messages, no_log), which runs on every selected version, as ansible-test sanity does.
+* ``FLEETOPS_CORE_MATRIX=full`` runs every version-dependent test on every selected version.
 
 By hand: ``.venv/bin/python tests/core_versions.py 2.16`` builds (if needed) and prints the bin directory.
 """
@@ -67,6 +73,21 @@ def selected_versions() -> list:
     if unknown:
         raise ValueError("FLEETOPS_ANSIBLE_CORE names %s; known versions: %s" % (", ".join(unknown), ", ".join(versions)))
     return sorted(chosen, key=version_key)
+
+
+def full_matrix() -> bool:
+    """FLEETOPS_CORE_MATRIX=full: every version-dependent test on every selected version (make test-matrix)."""
+    mode = os.environ.get("FLEETOPS_CORE_MATRIX", "") or "representative"
+    if mode not in ("full", "representative"):
+        raise ValueError("FLEETOPS_CORE_MATRIX is %r; use full or representative" % mode)
+    return mode == "full"
+
+
+def versions_for(all_cores: bool) -> list:
+    """The versions a test runs on: every selected one for an ``all_cores`` test (or in the full matrix),
+    else the newest selected one."""
+    versions = selected_versions()
+    return versions if all_cores or full_matrix() else versions[-1:]
 
 
 def cache_root() -> Path:

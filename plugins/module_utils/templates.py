@@ -307,9 +307,12 @@ def ensure_device_template(client, spec, check_mode=False):
         after.setdefault("displayName", template_id)
         return after
 
+    def planned_view(after):
+        return dict(after, **desired)
+
     return converge_resource(client, path, template_id, state, current, desired, template_patch, create_body,
                              DIFF_KEYS, "Device template %s" % template_id, check_mode=check_mode,
-                             planned_create=planned, planned_view=lambda after: dict(after, **desired))
+                             planned_create=planned, planned_view=planned_view)
 
 
 def list_templates(client, filter=None, order_by=None, page_size=None, limit=None):  # pylint: disable=redefined-builtin

@@ -193,7 +193,7 @@ def _write(module, path, text):
         with os.fdopen(handle, "wb") as stream:
             stream.write(to_bytes(text))
     except OSError as exc:
-        raise ValueError("cannot write %s: %s" % (path, exc.strerror or type(exc).__name__)) from None
+        raise ValueError("cannot write %s: %s" % (path, exc.strerror or exc.__class__.__name__)) from None
     module.atomic_move(tmp, path)
 
 
@@ -233,7 +233,7 @@ def export(wrapper):
                     try:
                         os.makedirs(dest)
                     except OSError as exc:
-                        raise ValueError("cannot create directory %s: %s" % (dest, exc.strerror or type(exc).__name__)) from None
+                        raise ValueError("cannot create directory %s: %s" % (dest, exc.strerror or exc.__class__.__name__)) from None
                 _write(module, path, text)
         if not module.check_mode and os.path.exists(path):
             file_args = module.load_file_common_arguments(dict(path=path, mode=params["mode"]))

@@ -137,6 +137,37 @@ def test_commands_fail_on_offline_devices_and_migrations_move_devices(call, emu)
     assert call("GET", "devices/ctl-00001", 200).json()["template"] == THERMOSTAT
 
 
+def test_job_commands_land_in_the_command_history(call, emu):
+    """A command job's executions are what ``POST .../commands/{name}`` would have recorded, device by device."""
+    emu.emulator.seed_devices(3, prefix="sim", simulated=True)
+    requests.post(emu.base_url + "/__emulator__/devices/sim-00002/commands", json={
+        "command": "getMaxMinReport", "responseCode": 500, "response": {"error": "sensor fault"}},
+        timeout=10).raise_for_status()
+    requests.post(emu.base_url + "/__emulator__/devices/sim-00003/connectivity", json={"online": False},
+                  timeout=10).raise_for_status()
+    call("PUT", "deviceGroups/sim", 200, json={"displayName": "Simulated", "filter": "SELECT * FROM devices"})
+    since = "2024-06-01T00:00:00Z"
+    call("PUT", "jobs/report", 200, json={"group": "sim", "data": [
+        {"type": "command", "target": THERMOSTAT, "path": "getMaxMinReport", "value": since}]})
+    assert call("GET", "devices/sim-00001/commands/getMaxMinReport", 200).json()["value"] == []
+    advance(emu)
+    assert call("GET", "jobs/report", 200).json()["progress"]["failed"] == 2
+
+    def history(device_id):
+        return call("GET", "devices/%s/commands/getMaxMinReport" % device_id, 200).json()["value"]
+
+    answered, = history("sim-00001")
+    assert answered["request"] == since and answered["responseCode"] == 200
+    assert set(answered["response"]) >= {"maxTemp", "minTemp"} and answered["id"]
+    faulty, = history("sim-00002")
+    assert faulty["request"] == since and faulty["responseCode"] == 500 and faulty["response"] == {"error": "sensor fault"}
+    assert history("sim-00003") == []
+    # Offline for a direct call too; the job's execution stays the most recent one.
+    call("POST", "devices/sim-00003/commands/getMaxMinReport", 504, json={})
+    direct = call("POST", "devices/sim-00001/commands/getMaxMinReport", 201, json={"request": since}).json()
+    assert history("sim-00001") == [direct] and direct["id"] != answered["id"]
+
+
 def test_scheduled_jobs_fire_on_the_test_clock(call, emu):
     fleet(emu, call, thermostats=5, controllers=0)
     schedule = {"start": "2099-01-01T00:00:00Z", "recurrence": "weekly", "end": {"type": "occurrences", "occurrences": 3}}

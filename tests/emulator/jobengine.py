@@ -12,10 +12,10 @@ Per-device outcomes come from the resource's ``run_item``, one job data item on 
   so a property the device's template does not declare (or a mistyped value) fails that device;
 * ``cloudProperty``: the device's own template must declare the cloud property at ``path``, with a value of
   its schema;
-* ``command``: the device's template must declare the command, and the device must answer it as it would a
-  ``POST .../commands/{name}`` (simulated, or given an answer by a test; a 2xx response code) and not be switched
-  offline
-  (``POST /__emulator__/devices/{id}/connectivity`` with ``{"online": false}``).
+* ``command``: the device's template must declare the command; it runs as a ``POST .../commands/{name}``
+  with the item's ``value`` as request (recorded in the device's command history) and the device must answer
+  it with a 2xx response code (simulated, or given an answer by a test; not switched offline with
+  ``POST /__emulator__/devices/{id}/connectivity`` ``{"online": false}``).
 * ``deviceTemplateMigration``: the device moves to ``template``; ``deviceManifestMigration`` (preview):
   an IoT Edge device gets the deployment manifest.
 """

@@ -1,8 +1,9 @@
 """Fixtures for playbook tests: one emulator per pytest worker, and a runner for ansible-playbook.
 
-Every test using ``run_playbook`` (or ``ansible_core``) runs once per claimed ansible-core version
-(tests/core_versions.py: 2.16 ... 2.19, each from its own pinned virtualenv; FLEETOPS_ANSIBLE_CORE
-narrows the matrix). The emulator runs in the pytest process; only the Ansible side changes.
+A test using ``run_playbook`` (or ``ansible_core``) runs on the newest claimed ansible-core version; marked
+``@pytest.mark.all_cores`` it runs once per claimed version (tests/core_versions.py: 2.16 ... 2.19, each from its
+own pinned virtualenv). FLEETOPS_ANSIBLE_CORE narrows the versions, FLEETOPS_CORE_MATRIX=full runs every test on
+every version (make test-matrix). The emulator runs in the pytest process; only the Ansible side changes.
 """
 
 from __future__ import annotations
@@ -51,8 +52,17 @@ class AnsibleCore:
         return core_versions.version_key(self.version) >= core_versions.version_key(version)
 
 
-@pytest.fixture(scope="session", params=core_versions.selected_versions(), ids=lambda version: "core" + version)
+def pytest_generate_tests(metafunc):
+    """Parametrize ``ansible_core`` (directly or through fixtures such as run_playbook) by the test's versions."""
+    if "ansible_core" in metafunc.fixturenames:
+        every = metafunc.definition.get_closest_marker("all_cores") is not None
+        metafunc.parametrize("ansible_core", core_versions.versions_for(every), indirect=True, scope="session",
+                             ids=lambda version: "core" + version)
+
+
+@pytest.fixture(scope="session")
 def ansible_core(request):
+    """The ansible-core version's tools (the parameter comes from pytest_generate_tests above)."""
     return AnsibleCore(request.param)
 
 

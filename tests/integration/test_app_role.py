@@ -71,6 +71,7 @@ def report_lines(result):
     return json.loads(block[start:block.rindex("}") + 1])["msg"]
 
 
+@pytest.mark.all_cores
 def test_round_trip_export_apply_rebuild(run_playbook, fresh_emulator, tmp_path):
     declared = apply(run_playbook, [APP_FILES / "declared.yml"], tmp_path)
     assert declared.rc == 0, declared.output
@@ -139,6 +140,7 @@ def _start_empty():
     return start_emulator(port=0, rate_limit=0)
 
 
+@pytest.mark.all_cores
 def test_wrong_variables_fail_before_any_request(run_playbook, fresh_emulator):
     result = run_playbook("app_role_bad_input.yml")
     assert result.rc == 0, result.output

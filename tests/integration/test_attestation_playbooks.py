@@ -27,6 +27,7 @@ def test_bad_input_fails_in_one_line_and_writes_nothing(run_playbook, fresh_emul
     assert fresh_emulator.stats()["spec_violations"] == []
 
 
+@pytest.mark.all_cores
 def test_keys_never_reach_the_output_even_at_vvv(run_playbook, fresh_emulator, tmp_path):
     """Also the lifecycle in the other api-version (one playbook run less on a busy machine)."""
     secrets_file = tmp_path / "generated.json"

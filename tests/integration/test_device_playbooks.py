@@ -9,6 +9,7 @@ import requests
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.all_cores
 def test_device_lifecycle(run_playbook, fresh_emulator):
     result = run_playbook("device.yml")
     assert result.rc == 0, result.output
@@ -22,12 +23,14 @@ def test_device_info_and_credentials(run_playbook, fresh_emulator):
     assert fresh_emulator.stats()["spec_violations"] == []
 
 
+@pytest.mark.all_cores
 def test_bad_input_fails_cleanly_and_changes_nothing(run_playbook):
     result = run_playbook("bad_input.yml")
     assert result.rc == 0, result.output
     assert "Traceback" not in result.output
 
 
+@pytest.mark.all_cores
 def test_secrets_never_reach_the_output_even_at_vvv(run_playbook, fresh_emulator):
     from emulator.defaults import ADMIN_TOKEN
 

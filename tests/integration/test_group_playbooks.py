@@ -10,6 +10,7 @@ import requests
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.all_cores
 def test_device_group_lifecycle(run_playbook, fresh_emulator):
     result = run_playbook("device_group.yml")
     assert result.rc == 0, result.output
@@ -45,6 +46,7 @@ def test_bad_input_fails_cleanly_and_changes_nothing(run_playbook, fresh_emulato
     assert fresh_emulator.stats()["spec_violations"] == []
 
 
+@pytest.mark.all_cores
 def test_secrets_never_reach_the_output_even_at_vvv(run_playbook, fresh_emulator, tmp_path):
     from emulator.defaults import ADMIN_TOKEN
     from ansible_collections.fleetops.iotcentral.plugins.filter.device_key import device_key

@@ -234,6 +234,7 @@ def assert_clean(emulator):
     ("device_group_ids", ("graph",)),
     ("stable", ("graph",)),
 ])
+@pytest.mark.all_cores
 def test_golden(fleet, name, modes):
     source = HERE / ("%s.iotcentral.yml" % name)
     for mode in modes:
@@ -253,12 +254,14 @@ def test_paging_and_filters_reach_the_service(fleet):
     assert fleet.stats()["by_method"] == {"GET": 4}
 
 
+@pytest.mark.all_cores
 def test_templated_token(fleet):
     text = graphed(fleet, HERE / "templated_token.iotcentral.yml",
                    env={"IOTCENTRAL_API_TOKEN": None, "FLEETOPS_INVENTORY_TOKEN": fleet.token})
     check_golden("templated_token.graph.txt", text)
 
 
+@pytest.mark.all_cores
 def test_vaulted_token(fleet, tmp_path):
     password = tmp_path / "vault-password"
     password.write_text("inventory-test-password\n", encoding="utf-8")
@@ -271,6 +274,7 @@ def test_vaulted_token(fleet, tmp_path):
     check_golden("basic.list.json", text)
 
 
+@pytest.mark.all_cores
 def test_cache_warm_run_makes_no_request(fleet, tmp_path):
     env = {"ANSIBLE_INVENTORY_CACHE_CONNECTION": str(tmp_path / "cache")}
     source = HERE / "cached.iotcentral.yml"
@@ -344,6 +348,7 @@ def test_throttled_listing_is_retried_and_complete(fleet):
     ("bad_filter", "GET /api/devices failed: HTTP 400 BadRequest: Invalid filter"),
     ("condition", "include/exclude condition \"iotc_colour == 'red'\" failed for device bare-device"),
 ])
+@pytest.mark.all_cores
 def test_bad_configuration_fails_with_a_clear_message(fleet, name, message):
     fleet.reset_stats()
     result = inventory(fleet, ERRORS / ("%s.iotcentral.yml" % name), "--list")

@@ -23,6 +23,7 @@ def emulator():
     handle.stop()
 
 
+@pytest.mark.all_cores
 def test_device_properties_lifecycle(run_playbook, fresh_emulator):
     result = run_playbook("device_properties.yml")
     assert result.rc == 0, result.output

@@ -7,9 +7,11 @@ payload is checked against the command's request schema (422 naming it). ``conne
 Who answers: a simulated device answers every command at once with response code 200 and a payload made up
 from the command's response schema. Any device answers what the test-only
 ``POST /__emulator__/devices/{deviceId}/commands`` set for it (``{"command", "component", "module",
-"responseCode", "response"}``). Otherwise the device is not connected: 504 after ``connectionTimeout`` (the
-emulator does not wait). The history keeps the most recent execution per command and scope, as the spec's
-example describes ("the most recent invocation").
+"responseCode", "response"}``). Otherwise, or when a test switched the device offline
+(``POST /__emulator__/devices/{deviceId}/connectivity`` ``{"online": false}``), the device is not connected: 504
+after ``connectionTimeout`` (the emulator does not wait). The history keeps the most recent execution per command
+and scope, as the spec's example describes ("the most recent invocation"). A job's command item runs through
+:func:`run_command` too, so its executions land in the same history.
 """
 
 import copy
@@ -25,28 +27,34 @@ COLLECTION = "deviceCommands"
 TIMEOUT_BOUNDS = {"connectionTimeout": (0, 30), "responseTimeout": (5, 30)}
 
 
-def register(emulator):
-    store = emulator.store
-    history = store.collection(COLLECTION)
-    emulator.id_fields[COLLECTION] = "id"
-    emulator.device_delete_hooks.append(history.delete)
-    properties = property_store(emulator)
+def _record(history, device_id):
+    return copy.deepcopy(history.get(device_id) or {"id": device_id, "last": {}, "responders": {}})
 
-    def command_of(ctx):
-        device = properties.device(ctx.params["deviceId"])
-        module, component = ctx.params.get("moduleName"), ctx.params.get("componentName")
-        model = properties.model(device, module, component)
-        name = ctx.params["commandName"]
-        command = model.commands().get(name)
-        if command is None:
-            declared = sorted(model.commands())
-            raise ApiError(404, "Command %r is not defined by %s (%s)." % (
-                name[:100], model.label, "commands: " + ", ".join(declared) if declared else "it has no command"))
-        return device, command, "%s#%s" % (scope_key(module, component), name)
 
-    def run_command(ctx):
-        device, command, key = command_of(ctx)
-        body = json_object(ctx.json_body())
+def command_of(properties, device_id, name, module=None, component=None):
+    """(device, the command's template entry, its history key); 404 naming the declared commands if undeclared."""
+    device = properties.device(device_id)
+    model = properties.model(device, module, component)
+    command = model.commands().get(name)
+    if command is None:
+        declared = sorted(model.commands())
+        raise ApiError(404, "Command %r is not defined by %s (%s)." % (
+            name[:100], model.label, "commands: " + ", ".join(declared) if declared else "it has no command"))
+    return device, command, "%s#%s" % (scope_key(module, component), name)
+
+
+def run_command(app, device_id, name, body, module=None, component=None):
+    """Run a command on one device exactly as ``POST .../commands/{name}`` would (the job engine uses it too).
+
+    ``body``: the POST's body (``request``, ``connectionTimeout``, ``responseTimeout``). Returns the execution
+    (the 201 body), recorded as the device's most recent one for that command and scope, whatever its response
+    code. Raises :class:`emulator.errors.ApiError`: 404 for an unknown device or command, 422 for a timeout out
+    of bounds or a request not of the command's schema, 504 when no one answers (nothing is recorded then).
+    """
+    with app.store.lock:
+        properties = property_store(app)
+        history = app.store.collection(COLLECTION)
+        device, command, key = command_of(properties, device_id, name, module, component)
         for field, (low, high) in TIMEOUT_BOUNDS.items():
             if field in body:
                 value = body[field]
@@ -57,8 +65,9 @@ def register(emulator):
         if "request" in body and request_schema is not None:
             index = capabilities.interface_index(properties.templates)
             capabilities.check_value(request_schema, body["request"], "request", index)
-        answer = responders(device["id"]).get(key)
-        if answer is None and not device.get("simulated"):
+        record = _record(history, device["id"])
+        answer = record["responders"].get(key)
+        if record.get("offline") or (answer is None and not device.get("simulated")):
             raise ApiError(504, "Device %r did not connect within the connection timeout of %d seconds; the command "
                                 "was not delivered." % (device["id"], body.get("connectionTimeout", 0)))
         if answer is None:
@@ -73,24 +82,50 @@ def register(emulator):
             if field in body:
                 execution[field] = copy.deepcopy(body[field])
         execution.update(copy.deepcopy(answer))
-        record = copy.deepcopy(history.get(device["id"]) or {"id": device["id"], "last": {}, "responders": {}})
         record["last"][key] = execution
         history.put(device["id"], record)
-        return Response(201, copy.deepcopy(execution))
+        return copy.deepcopy(execution)
+
+
+def set_online(app, device_id, online):
+    """Switch a device's connection (test-only): an offline device answers no command, even simulated (504)."""
+    with app.store.lock:
+        history = app.store.collection(COLLECTION)
+        record = _record(history, device_id)
+        if online:
+            record.pop("offline", None)
+        else:
+            record["offline"] = True
+        history.put(device_id, record)
+
+
+def register(emulator):
+    store = emulator.store
+    history = store.collection(COLLECTION)
+    emulator.id_fields[COLLECTION] = "id"
+    emulator.device_delete_hooks.append(history.delete)
+    properties = property_store(emulator)
+
+    def scope_of(ctx):
+        return ctx.params.get("moduleName"), ctx.params.get("componentName")
+
+    def run_command_endpoint(ctx):
+        body = json_object(ctx.json_body())
+        module, component = scope_of(ctx)
+        return Response(201, run_command(emulator, ctx.params["deviceId"], ctx.params["commandName"], body,
+                                         module=module, component=component))
 
     def command_history(ctx):
-        device, dummy, key = command_of(ctx)
+        module, component = scope_of(ctx)
+        device, dummy, key = command_of(properties, ctx.params["deviceId"], ctx.params["commandName"], module, component)
         last = (history.get(device["id"]) or {}).get("last", {}).get(key)
         return ok({"value": [copy.deepcopy(last)] if last else []})
-
-    def responders(device_id):
-        return (history.get(device_id) or {}).get("responders", {})
 
     router = emulator.api_router
     for scope in ("", "/components/{componentName}", "/modules/{moduleName}",
                   "/modules/{moduleName}/components/{componentName}"):
         path = "/api/devices/{deviceId}%s/commands/{commandName}" % scope
-        router.add("POST", path, run_command)
+        router.add("POST", path, run_command_endpoint)
         router.add("GET", path, command_history)
 
     def responder_endpoint(ctx):
@@ -107,7 +142,7 @@ def register(emulator):
         if body["command"] not in model.commands():
             raise ApiError(422, "Command %r is not defined by %s." % (body["command"], model.label))
         key = "%s#%s" % (scope_key(module, component), body["command"])
-        record = copy.deepcopy(history.get(device["id"]) or {"id": device["id"], "last": {}, "responders": {}})
+        record = _record(history, device["id"])
         code = body.get("responseCode", 200)
         if code is None:
             record["responders"].pop(key, None)
@@ -121,4 +156,15 @@ def register(emulator):
         history.put(device["id"], record)
         return ok({"responders": sorted(record["responders"])})
 
+    def connectivity_endpoint(ctx):
+        """``{"online": false}`` switches a device offline: it answers no command (504, and a job's command item
+        fails on it) until ``{"online": true}``."""
+        device = properties.device(ctx.params["deviceId"])
+        body = json_object(ctx.json_body()) if ctx.body else {}
+        expect_type(body, "online", "boolean")
+        online = body.get("online", True)
+        set_online(emulator, device["id"], online)
+        return ok({"id": device["id"], "online": online})
+
     emulator.admin_router.add("POST", "/__emulator__/devices/{deviceId}/commands", responder_endpoint)
+    emulator.admin_router.add("POST", "/__emulator__/devices/{deviceId}/connectivity", connectivity_endpoint)

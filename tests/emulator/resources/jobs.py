@@ -11,9 +11,10 @@ unless the body says otherwise, as Microsoft's REST how-to shows).
 
 Test-only: ``POST /__emulator__/jobs/clock`` ``{"advanceSeconds": n}`` moves the test clock (due batches
 and schedule occurrences then run), ``{"batchSeconds": s}`` sets how much test time a unit of work takes;
-``POST /__emulator__/devices/{deviceId}/connectivity`` ``{"online": false}`` makes a device fail commands
-(otherwise a command item succeeds where ``POST .../commands/{name}`` would: a simulated device, or one given an
-answer with ``POST /__emulator__/devices/{deviceId}/commands``, whose response code then decides).
+a command item runs on each device as ``POST .../commands/{name}`` would, with the item's ``value`` as the
+request (it lands in the device's command history), and succeeds when the device answers with a 2xx code: a
+simulated device, or one given an answer with ``POST /__emulator__/devices/{deviceId}/commands``; one switched
+offline with ``POST /__emulator__/devices/{deviceId}/connectivity`` ``{"online": false}`` fails.
 """
 
 import copy
@@ -25,7 +26,7 @@ from ..errors import ApiError
 from ..groupquery import compile_query
 from .. import jobengine as engine
 from . import commands, deploymentmanifests, devicegroups, devices as device_resource, devicetemplates
-from .properties import scope_key, write_properties
+from .properties import write_properties
 
 PRIORITY = 40  # after devices, device groups, manifests and the property store (30)
 JOBS = "jobs"
@@ -80,16 +81,13 @@ def register(emulator):
     devices = store.collection(device_resource.COLLECTION)
     templates = store.collection(devicetemplates.COLLECTION, resettable=False)
     manifests = store.collection(deploymentmanifests.COLLECTION)
-    command_history = store.collection(commands.COLLECTION)
     emulator.id_fields[JOBS] = "id"
     emulator.id_fields[SCHEDULED] = "id"
     clock = engine.TestClock(emulator.config.clock)
     settings = {"batchSeconds": engine.DEFAULT_BATCH_SECONDS}
-    offline = set()
     emulator.job_clock = clock
 
     def reset_jobs():
-        offline.clear()
         clock.offset = 0.0
         settings["batchSeconds"] = engine.DEFAULT_BATCH_SECONDS
 
@@ -107,7 +105,7 @@ def register(emulator):
             if found is None:
                 return "device template %r of the device declares no %s %r" % (device.get("template"), kind, item["path"])
             if kind == "command":
-                return command_outcome(device, item["path"])
+                return command_outcome(device, item)
             if kind == "property":
                 component, name = engine.split_path(item["path"])
                 try:
@@ -135,17 +133,21 @@ def register(emulator):
         devices.put(device_id, dict(device, deploymentManifest=applied, etag=store.new_etag()))
         return None
 
-    def command_outcome(device, path):
-        """Who answers, as for ``POST .../commands/{name}`` (emulator/resources/commands.py): the answer a test set
-        for the device, else a simulated device (200); a device switched offline never answers."""
-        component, name = engine.split_path(path)
-        record = command_history.get(device["id"]) or {}
-        answer = (record.get("responders") or {}).get("%s#%s" % (scope_key(None, component), name))
-        if device["id"] in offline or (answer is None and not device.get("simulated")):
-            return "the device is not connected, so command %r was not delivered" % path
-        code = (answer or {}).get("responseCode", 200)
+    def command_outcome(device, item):
+        """The command runs as ``POST .../commands/{name}`` with the item's ``value`` as its request
+        (emulator/resources/commands.py), so it lands in the device's command history; the device fails when no
+        one answers (offline, or neither simulated nor given an answer) or it answers with a non-2xx code."""
+        component, name = engine.split_path(item["path"])
+        body = {"request": copy.deepcopy(item["value"])} if "value" in item else {}
+        try:
+            execution = commands.run_command(emulator, device["id"], name, body, component=component)
+        except ApiError as exc:
+            if exc.status == 504:
+                return "the device is not connected, so command %r was not delivered" % item["path"]
+            return exc.message
+        code = execution.get("responseCode")
         if not 200 <= code < 300:
-            return "the device answered command %r with response code %s" % (path, code)
+            return "the device answered command %r with response code %s" % (item["path"], code)
         return None
 
     # Time -----------------------------------------------------------------------------------
@@ -351,16 +353,4 @@ def register(emulator):
         return ok({"now": engine.iso(clock.now()), "offsetSeconds": clock.offset,
                    "batchSeconds": settings["batchSeconds"]})
 
-    def connectivity_endpoint(ctx):
-        device_id = device_resource.validate_device_id(ctx.params["deviceId"])
-        fetch(devices, device_id, "device")
-        body = json_object(ctx.json_body()) if ctx.body else {}
-        expect_type(body, "online", "boolean")
-        if body.get("online", True):
-            offline.discard(device_id)
-        else:
-            offline.add(device_id)
-        return ok({"id": device_id, "online": device_id not in offline})
-
     emulator.admin_router.add("POST", "/__emulator__/jobs/clock", clock_endpoint)
-    emulator.admin_router.add("POST", "/__emulator__/devices/{deviceId}/connectivity", connectivity_endpoint)
