@@ -1,12 +1,12 @@
 """What the unit tests of module_utils that talk to an in-process emulator share: the sample device templates, the
 emulator (one per test module) and a client of it reset to its seed for each test.
 
-Test modules import the ``emulator`` fixture and build their ``client`` fixture with :func:`emulator_client`."""
+Test modules import the ``emulator`` fixture and build their ``client`` fixture with
+``yield from emulator_client(emulator)``."""
 
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,15 +30,16 @@ def emulator():
     handle.stop()
 
 
-@contextmanager
-def emulator_client(handle):
-    """A client of the emulator ``handle``, reset to its seed with its counters at zero; after the test, closed, and
-    no response of the emulator broke the spec."""
+def emulator_client(handle, seed=None):
+    """Generator for a fixture: a client of the emulator ``handle``, reset to its seed with its counters at zero and
+    then given what ``seed(client)`` writes; after the test, closed, and no response of the emulator broke the spec."""
     from emulator.defaults import ADMIN_TOKEN  # pylint: disable=import-outside-toplevel
 
     handle.reset()
     handle.reset_stats()
     api = IoTCentralClient(handle.base_url, api_token=ADMIN_TOKEN, rate_limit=0)
+    if seed is not None:
+        seed(api)
     yield api
     api.close()
     assert handle.stats()["spec_violations"] == []

@@ -58,10 +58,11 @@ def test_template_checks():
 @pytest.fixture
 def client(emulator):
     """A client of the emulator that has a simulated thermostat (it answers commands) and an offline one."""
-    with emulator_client(emulator) as api:
+    def thermostats(api):
         api.put("/devices/sim", {"template": THERMOSTAT, "simulated": True})
         api.put("/devices/offline", {"template": THERMOSTAT})
-        yield api
+
+    yield from emulator_client(emulator, seed=thermostats)
 
 
 def test_run_check_mode_and_history(client, emulator):

@@ -150,8 +150,7 @@ def test_plan_device_counts_a_property_change_as_an_update():
 # ------------------------------------------------------------------------------------ against the emulator
 @pytest.fixture
 def client(emulator):
-    with emulator_client(emulator) as api:
-        yield api
+    yield from emulator_client(emulator)
 
 
 def test_ensure_properties_reads_the_template_only_to_write(client, emulator):
