@@ -61,10 +61,15 @@ options:
   timeout:
     description:
       - Read timeout of one HTTP request in seconds; connecting is bounded by the smaller of this and 10 seconds.
-      - Throttled (HTTP 429) and transiently failing (HTTP 5xx, network) calls are retried with exponential
-        backoff and jitter, honouring C(Retry-After), for at most 6 retries and 120 seconds of waiting between
-        attempts (each attempt is bounded by this timeout). A C(Retry-After) longer than 30 seconds fails the call
-        at once instead.
+      - Transiently failing calls (HTTP 5xx, network errors) are retried with exponential backoff and jitter,
+        honouring C(Retry-After), for at most 6 retries and 120 seconds of waiting between attempts (each attempt
+        is bounded by this timeout).
+      - Throttled calls (HTTP 429) slow the run down rather than end it. Each 429 halves the request rate of the
+        process (and of the machine's shared budget) and is retried after at least one second, or after
+        C(Retry-After); they are retried until no request of the run got an answer other than 429 for 120 seconds
+        (the run's retry budget; at most 100 retries per call). Once that budget is spent, further 429s fail at
+        once.
+      - A C(Retry-After) longer than 30 seconds fails the call at once instead.
       - If not set, the value of the E(IOTCENTRAL_TIMEOUT) environment variable is used.
     type: float
     default: 30
@@ -139,7 +144,10 @@ options:
       - name: IOTCENTRAL_CA_PATH
   timeout:
     description:
-      - Read timeout of one HTTP request in seconds. Throttled and transiently failing calls are retried with backoff.
+      - Read timeout of one HTTP request in seconds.
+      - Transiently failing calls (HTTP 5xx, network errors) are retried with backoff, at most 6 times and for
+        120 seconds. Throttled calls (HTTP 429) halve the request rate and are retried until no request of the
+        run got through for 120 seconds.
     type: float
     default: 30
     env:

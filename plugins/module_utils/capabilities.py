@@ -11,6 +11,7 @@ reference), or a schema it does not know, is left to the service to judge.
 from __future__ import annotations
 
 import datetime
+import threading
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient
 
@@ -46,6 +47,29 @@ def template_path(template_id):
 def read_template(client, template_id):
     """The device template, or None when the application has no such template."""
     return client.get(template_path(template_id), allow_404=True)
+
+
+class TemplateReader:
+    """Device templates read once per run: one GET per distinct template id, shared by every check that needs it
+    (whether a template exists, what its properties accept). Thread-safe; a run names few templates, so reads
+    of different templates waiting for each other costs nothing that matters."""
+
+    def __init__(self, client, api_version=None):
+        self.client = client
+        self.api_version = api_version
+        self._templates = {}
+        self._lock = threading.Lock()
+
+    def read(self, template_id):
+        """The template (as ``GET /deviceTemplates/{id}`` returns it), or None when the application has none."""
+        with self._lock:
+            if template_id not in self._templates:
+                self._templates[template_id] = self.client.get(template_path(template_id), api_version=self.api_version,
+                                                               allow_404=True)
+            return self._templates[template_id]
+
+    def exists(self, template_id):
+        return self.read(template_id) is not None
 
 
 class Model:

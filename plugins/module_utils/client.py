@@ -372,6 +372,7 @@ class IoTCentralClient:
         self._session_lock = threading.Lock()
         self.stats = {"requests": 0, "retries": 0, "throttled": 0}
         self._stats_lock = threading.Lock()
+        self._local = threading.local()
 
     # ----------------------------------------------------------------- setup
     @staticmethod
@@ -426,6 +427,12 @@ class IoTCentralClient:
             self._session = None
 
     # ----------------------------------------------------------------- versions and paths
+    def count_into(self, counter):
+        """From now on, also count the requests this thread sends (retries included) in ``counter["requests"]``;
+        None stops. Tells apart the requests of work that runs while other work uses the same client
+        (``device_fleet`` writes while its listing goes on)."""
+        self._local.counter = counter
+
     def list_api_version(self):
         """Version for list calls with filter/orderby/page size: the preview, unless the user pinned one."""
         return self.api_version if self.api_version_pinned else PREVIEW_API_VERSION
@@ -498,6 +505,9 @@ class IoTCentralClient:
                 self.rate_limiter.acquire()
             with self._stats_lock:
                 self.stats["requests"] += 1
+                counter = getattr(self._local, "counter", None)
+                if counter is not None:
+                    counter["requests"] += 1
             status, error, retry_after, resp = self._send_once(method, url, send_headers, data)
             may_have_applied = may_have_applied or outcome_in_doubt(method, status, error)
             retryable = False

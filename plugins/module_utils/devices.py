@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.capabilities import TemplateReader
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import PREVIEW_API_VERSION, IoTCentralClient
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import converge_resource, differences, validate_id
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.listing import RangeFilterRefused, list_partitioned
@@ -74,27 +75,19 @@ def check_organizations(organizations, field="organizations"):
     return organizations
 
 
-def template_path(template_id):
-    return IoTCentralClient.path("deviceTemplates", template_id)
-
-
 class TemplateCheck:
     """Refuses a device template id the application does not have, before any write.
 
     One GET per distinct template id, remembered (so a fleet of 10,000 thermostats costs one read), and only for
-    templates that would be written: an unchanged device costs nothing.
+    templates that would be written: an unchanged device costs nothing. A ``reader`` shared with other checks
+    (capabilities.TemplateReader) reads each template once for all of them.
     """
 
-    def __init__(self, client, api_version=None):
-        self.client = client
-        self.api_version = api_version
-        self.known = {}
+    def __init__(self, client, api_version=None, reader=None):
+        self.reader = reader or TemplateReader(client, api_version=api_version)
 
     def exists(self, template_id):
-        if template_id not in self.known:
-            found = self.client.get(template_path(template_id), api_version=self.api_version, allow_404=True)
-            self.known[template_id] = found is not None
-        return self.known[template_id]
+        return self.reader.exists(template_id)
 
     def require(self, template_id, field="template"):
         if template_id is not None and not self.exists(template_id):

@@ -12,12 +12,13 @@ The steps are separate functions so they can be tested without HTTP:
 
 from __future__ import annotations
 
+import bisect
 import copy
 import json
 import re
 import threading
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import MAX_PAGE_SIZE, IoTCentralError, quoted
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import MAX_PAGE_SIZE, PREVIEW_API_VERSION, IoTCentralError, quoted
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import guarded_patch, raise_conflicts
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import (
     DEVICE_ID_PATTERN,
@@ -29,6 +30,7 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import
     get_device,
     list_devices,
     put_defaults,
+    with_status,
 )
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties import (
     before_values,
@@ -39,8 +41,13 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties imp
     values_problem,
     write_values,
 )
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.capabilities import read_template
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.listing import DEFAULT_LIST_CONCURRENCY, MAX_LIST_CONCURRENCY
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.capabilities import TemplateReader
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.listing import (
+    DEFAULT_LIST_CONCURRENCY,
+    MAX_LIST_CONCURRENCY,
+    RangeFilterRefused,
+    list_partitioned,
+)
 
 ITEM_FIELDS = ("id", "display_name", "template", "simulated", "enabled", "organizations", "state", "properties")
 DEFAULT_FIELDS = ITEM_FIELDS[1:]
@@ -306,13 +313,14 @@ def plan_device(spec, current, properties_current=None):
                   properties=properties, properties_before=before_values(properties, properties_current))
 
 
-def check_fleet_properties(client, changes):
+def check_fleet_properties(client, changes, templates=None):
     """Refuse, before any write, property values the device templates can tell are wrong.
 
-    Only devices whose properties change are checked, with one template read per distinct template (cached).
-    Raises ValueError naming the first device and property, and how many more devices are wrong.
+    Only devices whose properties change are checked, with one template read per distinct template (``templates``,
+    a capabilities.TemplateReader shared with :func:`check_templates`). Raises ValueError naming the first device
+    and property, and how many more devices are wrong.
     """
-    templates = {}
+    templates = templates or TemplateReader(client)
     problems = []
     for change in changes:
         if not change.properties:
@@ -320,9 +328,7 @@ def check_fleet_properties(client, changes):
         template_id = change.spec.get("template") or (change.current or {}).get("template")
         if not template_id:
             continue
-        if template_id not in templates:
-            templates[template_id] = read_template(client, template_id)
-        problem = values_problem(templates[template_id], change.properties, change.id)
+        problem = values_problem(templates.read(template_id), change.properties, change.id)
         if problem:
             problems.append(problem)
     if problems:
@@ -335,17 +341,22 @@ def plan_fleet(specs, current, in_scope=None, properties_current=None):
     properties_current = properties_current or {}
     changes = [plan_device(spec, current.get(spec["id"]), properties_current.get(spec["id"])) for spec in specs]
     if in_scope is not None:
-        listed = set(spec["id"] for spec in specs)
-        for device_id in sorted(set(in_scope) - listed):
-            changes.append(Change(device_id, "deleted", {"id": device_id, "state": "absent"}, current[device_id],
-                                  purge=True))
+        changes.extend(plan_purges(specs, current, in_scope))
     return changes
 
 
-def check_templates(client, changes):
+def plan_purges(specs, current, in_scope):
+    """Deletes of the devices in scope that the list does not name, sorted by id."""
+    listed = set(spec["id"] for spec in specs)
+    return [Change(device_id, "deleted", {"id": device_id, "state": "absent"}, current[device_id], purge=True)
+            for device_id in sorted(set(in_scope) - listed)]
+
+
+def check_templates(client, changes, templates=None):
     """Refuse, before any write, a template id the application does not have: one cached read per distinct
-    template that a create or update would write (an unchanged fleet costs no read)."""
-    templates = TemplateCheck(client)
+    template that a create or update would write (an unchanged fleet costs no read). ``templates``: a
+    capabilities.TemplateReader shared with :func:`check_fleet_properties`."""
+    templates = TemplateCheck(client, reader=templates)
     for change in changes:
         template = change.delta.get("template") if change.action in ("created", "updated") else None
         if template is not None and not templates.exists(template):
@@ -374,18 +385,10 @@ class Outcome:
         self.status = status
 
 
-def apply_plan(client, changes, check_mode=False, concurrency=DEFAULT_CONCURRENCY):
-    """Send the writes the plan needs, ``concurrency`` at a time; a failing device does not stop the others.
-
-    The client's rate limiter is shared by every thread, so concurrency only hides latency; the request rate
-    stays at the limit. An error that is not about the device (network, credential, role, throttling that
-    outlasted the retries) stops further writes: each would fail the same way, each costing a retry cycle.
-    """
-    outcomes = dict((change.id, Outcome(change, change.action)) for change in changes)
-    todo = [change for change in changes if change.action != "unchanged"]
-    if check_mode or not todo:
-        return [outcomes[change.id] for change in changes]
-
+def device_writer(client):
+    """``work(change) -> Outcome``: sends one change's writes. Shared by the threads of one run: an error that is
+    not about the device (network, credential, role, throttling that outlasted the retry budget) makes every
+    later call return "not sent" instead of failing the same way after its own retries."""
     stop = {"reason": None}
     stop_lock = threading.Lock()
 
@@ -415,6 +418,22 @@ def apply_plan(client, changes, check_mode=False, concurrency=DEFAULT_CONCURRENC
             return Outcome(change, "failed", line, exc.status)
         return Outcome(change, action)
 
+    return work
+
+
+def apply_plan(client, changes, check_mode=False, concurrency=DEFAULT_CONCURRENCY):
+    """Send the writes the plan needs, ``concurrency`` at a time; a failing device does not stop the others.
+
+    The client's rate limiter is shared by every thread, so concurrency only hides latency; the request rate
+    stays at the limit. An error that is not about the device (network, credential, role, throttling that
+    outlasted the retries) stops further writes: each would fail the same way, each costing a retry cycle.
+    """
+    outcomes = dict((change.id, Outcome(change, change.action)) for change in changes)
+    todo = [change for change in changes if change.action != "unchanged"]
+    if check_mode or not todo:
+        return [outcomes[change.id] for change in changes]
+
+    work = device_writer(client)
     for outcome in _run_pool(work, todo, concurrency):
         outcomes[outcome.change.id] = outcome
     return [outcomes[change.id] for change in changes]
@@ -464,6 +483,210 @@ def confirm_creates(client, outcomes, known_devices, concurrency=DEFAULT_CONCURR
                  or compare(outcome.change.delta, fresh[outcome.change.id])]
     confirmed = dict((outcome.change.id, outcome) for outcome in _run_pool(confirm, unsettled, concurrency))
     return [confirmed.get(outcome.change.id, outcome) for outcome in outcomes]
+
+
+# ----------------------------------------------------------------------------------------- writing while listing
+def span_ids(sorted_ids, span):
+    """The ids of ``sorted_ids`` that lie in ``span`` (``(low, low_included, high, high_included)``, listing.read_span)."""
+    low, low_included, high, high_included = span
+    start = 0 if low is None else (bisect.bisect_left if low_included else bisect.bisect_right)(sorted_ids, low)
+    end = len(sorted_ids) if high is None else (bisect.bisect_right if high_included else bisect.bisect_left)(sorted_ids, high)
+    return sorted_ids[start:end]
+
+
+def checks_cannot_fail(specs, templates):
+    """True when the checks that run before any write (check_templates, check_fleet_properties) pass for every
+    plan the listing could lead to: every template the list names exists, and every device that sets properties
+    names its template and all its values fit it (a change writes a subset of them). ``templates``: a
+    capabilities.TemplateReader (one read per distinct template, reused by the checks)."""
+    for spec in specs:
+        if spec["state"] != "present":
+            continue
+        template_id = spec.get("template")
+        if template_id is None:
+            if spec.get("properties"):
+                return False  # checked against the listed device's template: unknown before its range is read
+            continue
+        if not templates.exists(template_id):
+            return False
+        if spec.get("properties") and values_problem(templates.read(template_id), spec["properties"], spec["id"]):
+            return False
+    return True
+
+
+class StreamingRun:
+    """``device_fleet`` writing while it still lists: the listing is read as id ranges (module_utils/listing.py),
+    and as soon as a part of the id space has been listed completely, the listed devices whose ids fall in it are
+    planned (present in it: compared; absent from it: created) and their writes go out, under the same rate
+    limiter as the rest of the listing.
+
+    What does not change: writes start only once the checks that refuse bad input before any write cannot fail
+    for any plan (:func:`checks_cannot_fail`; otherwise they wait for the whole listing and the checks run on the
+    whole plan, as without streaming); purges wait for the complete scope listing; with ``purge``, a listed
+    device the scope listing does not hold is planned only after its own lookup. Results, diff and their order
+    are those of the sequential steps. A failed read fails the run as before while no write was sent; once some
+    were, the run reports them, and every device whose state was not read as failed ("not sent").
+    """
+
+    def __init__(self, client, specs, purge, purge_scope, concurrency, list_concurrency):
+        self.client = client
+        self.specs = specs
+        self.by_id = dict((spec["id"], spec) for spec in specs)
+        self.sorted_ids = sorted(self.by_id)
+        self.purge = purge
+        self.scope = scope_filter(purge_scope) if purge else None
+        self.concurrency = concurrency
+        self.list_concurrency = list_concurrency
+        self.templates = TemplateReader(client)
+        self.write = device_writer(client)
+        self.lock = threading.Lock()
+        # None: no change needed a write yet; True: writes go out as planned; False: they wait for the listing.
+        self.streaming = None
+        self.current = {}
+        self.planned = set()
+        self.changes = {}
+        self.waiting = []
+        self.planning = []  # futures of (property read, plan[, write]) -> Outcome or None
+        self.writes = []  # futures of Outcome
+        self.write_requests = {"requests": 0}
+        self.pool = None
+
+    # -- planning and writing
+    def plan(self, spec, device):
+        if spec["id"] in self.planned:
+            return
+        self.planned.add(spec["id"])
+        if device is not None and spec["state"] == "present" and spec.get("properties"):
+            # The device's property values decide its plan: one GET, on a write thread.
+            self.planning.append(self.pool.submit(self._plan_with_properties, spec, device))
+            return
+        self.dispatch(plan_device(spec, device))
+
+    def _plan_with_properties(self, spec, device):
+        body = self.client.get(properties_path(spec["id"]), allow_404=True)
+        return self.dispatch(plan_device(spec, device, body), inline=True)
+
+    def dispatch(self, change, inline=False):
+        """Record a change and send its writes now (``inline``: in this thread, returning the Outcome) or on a
+        write thread, or keep it for after the listing when the checks could still fail."""
+        with self.lock:
+            self.changes[change.id] = change
+            if change.action == "unchanged":
+                return None
+            if self.streaming is None:
+                self.streaming = checks_cannot_fail(self.specs, self.templates)
+            if not self.streaming:
+                self.waiting.append(change)
+                return None
+            if not inline:
+                self.writes.append(self.pool.submit(self._write, change))
+                return None
+        return self._write(change)
+
+    def _write(self, change):
+        self.client.count_into(self.write_requests)
+        try:
+            return self.write(change)
+        finally:
+            self.client.count_into(None)
+
+    # -- reading
+    def listing(self, user_filter, sorted_ids, absent_is_unknown):
+        """One listing, planning the specs of every part of the id space as soon as it is complete. Returns the
+        ids listed. ``absent_is_unknown``: a spec id the listing does not hold may still exist (outside the purge
+        scope), so it is left for the lookup instead of created."""
+
+        def on_span(span, devices):
+            found = dict((device["id"], with_status(device)) for device in devices)
+            self.current.update(found)
+            for device_id in span_ids(sorted_ids, span):
+                device = found.get(device_id)
+                if device is not None or not absent_is_unknown:
+                    self.plan(self.by_id[device_id], device)
+
+        version = self.client.list_api_version()
+        try:
+            devices = list_partitioned(self.client, user_filter, page_size=MAX_PAGE_SIZE,
+                                       concurrency=self.list_concurrency, api_version=version, on_span=on_span)
+        except RangeFilterRefused:
+            # The single chain, as list_devices falls back to; devices planned from verified ranges keep their plan.
+            params = self.client.list_params(filter=user_filter, page_size=MAX_PAGE_SIZE, api_version=version)
+            devices = list(self.client.paged("/devices", params=params, api_version=version))
+            on_span((None, True, None, False), devices)
+        return [device["id"] for device in devices]
+
+    def read(self):
+        """The read pass of :func:`read_current`, planning as it goes. Returns the ids in the purge scope (None
+        without purge)."""
+        if not self.purge:
+            self.listing(None, self.sorted_ids, absent_is_unknown=False)
+            return None
+        in_scope = self.listing(self.scope, self.sorted_ids, absent_is_unknown=True)
+        missing = [device_id for device_id in self.sorted_ids if device_id not in self.planned]
+        if len(missing) > LOOKUP_LIMIT:
+            self.listing(None, missing, absent_is_unknown=False)
+        elif missing:
+            found = _run_pool(lambda device_id: get_device(self.client, device_id), missing, self.concurrency)
+            for device_id, device in zip(missing, found):
+                if device is not None:
+                    self.current[device_id] = device
+                self.plan(self.by_id[device_id], device)
+        return in_scope
+
+    # -- the whole run
+    def run(self):
+        """``(outcomes, number of devices read, requests sent by writes)``, outcomes in the order of the plan."""
+        from concurrent.futures import ThreadPoolExecutor  # pylint: disable=import-outside-toplevel
+
+        outcomes = {}
+        error = None
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="iotc-write") as pool:
+            self.pool = pool
+            in_scope = None
+            try:
+                in_scope = self.read()
+            except IoTCentralError as exc:
+                error = exc
+            for future in self.planning:
+                try:
+                    outcome = future.result()
+                except IoTCentralError as exc:
+                    error = error or exc
+                    continue
+                if outcome is not None:
+                    outcomes[outcome.change.id] = outcome
+            if error is not None:
+                return self._after_read_error(error, outcomes)
+            changes = [self.changes[spec["id"]] for spec in self.specs]
+            if in_scope is not None:
+                changes.extend(plan_purges(self.specs, self.current, in_scope))
+            if not self.streaming:
+                # No write was sent: the checks refuse bad input on the whole plan, as without streaming.
+                check_templates(self.client, changes, self.templates)
+                check_fleet_properties(self.client, changes, self.templates)
+                self.streaming = True
+            later = self.waiting + [change for change in changes if change.purge]
+            self.writes.extend(pool.submit(self._write, change) for change in later)
+            for future in self.writes:
+                outcome = future.result()
+                outcomes[outcome.change.id] = outcome
+        return [outcomes.get(change.id) or Outcome(change, change.action) for change in changes]
+
+    def _after_read_error(self, error, outcomes):
+        for future in self.writes:
+            outcome = future.result()
+            outcomes[outcome.change.id] = outcome
+        if not outcomes:
+            raise error  # nothing was written: the run fails as it did before streaming
+        line = "not sent: reading the current devices failed, so this device's state is unknown: %s" % error_line(error)
+        result = []
+        for spec in self.specs:
+            change = self.changes.get(spec["id"])
+            if change is None:
+                result.append(Outcome(Change(spec["id"], "unchanged", spec, None), "failed", line, error.status))
+            else:
+                result.append(outcomes.get(change.id) or Outcome(change, change.action))
+        return result
 
 
 # ----------------------------------------------------------------------------------------- reporting
@@ -591,12 +814,27 @@ def converge_fleet(client, params, check_mode=False, diff_mode=False):
                          % (MAX_LIST_CONCURRENCY, list_concurrency))
 
     start = dict(client.stats)
+    if not check_mode and specs and list_concurrency > 1 and client.list_api_version() == PREVIEW_API_VERSION:
+        run = StreamingRun(client, specs, purge, params.get("purge_scope"), concurrency, list_concurrency)
+        outcomes = confirm_creates(client, run.run(), len(run.current), concurrency)
+        end = dict(client.stats)
+        writes = run.write_requests["requests"]
+        requests = {
+            # Writes are the requests the write threads sent; reads are all the others (listing, property and
+            # template reads, the read-back that confirms the creates).
+            "reads": end["requests"] - start["requests"] - writes,
+            "writes": writes,
+            "retries": end["retries"] - start["retries"],
+            "throttled": end["throttled"] - start["throttled"],
+        }
+        return fleet_result(outcomes, check_mode=check_mode, diff_mode=diff_mode, requests=requests)
     current, in_scope = read_current(client, specs, purge, params.get("purge_scope"), concurrency,
                                      list_concurrency)
     properties_current = read_properties_current(client, specs, current, concurrency)
     changes = plan_fleet(specs, current, in_scope if purge else None, properties_current)
-    check_templates(client, changes)
-    check_fleet_properties(client, changes)
+    templates = TemplateReader(client)  # one read per template for both checks
+    check_templates(client, changes, templates)
+    check_fleet_properties(client, changes, templates)
     after_read = dict(client.stats)
     outcomes = apply_plan(client, changes, check_mode=check_mode, concurrency=concurrency)
     after_write = dict(client.stats)

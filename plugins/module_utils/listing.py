@@ -233,11 +233,25 @@ def read_range(client, id_range, user_filter, page_size, api_version, fanout):
         response = client.request("GET", None, url=client.rebase_link(next_link, api_version))
 
 
-def list_partitioned(client, user_filter=None, page_size=100, concurrency=DEFAULT_LIST_CONCURRENCY, api_version=None):
+def read_span(id_range, rest):
+    """The ids a finished :func:`read_range` call has listed completely: ``(low, low_included, high, high_included)``
+    (None for no bound). Without ``rest`` it is the whole range; otherwise the range up to and including the last
+    id read (the first range of ``rest`` starts after it, ``id gt <last>``)."""
+    if rest:
+        return id_range.low, not id_range.low_open, rest[0].low, True
+    return id_range.low, not id_range.low_open, id_range.high, False
+
+
+def list_partitioned(client, user_filter=None, page_size=100, concurrency=DEFAULT_LIST_CONCURRENCY, api_version=None,
+                     on_span=None):
     """Every device matching ``user_filter``, in id order, read as up to ``concurrency`` id ranges at once.
 
     Returns the raw device dicts. Raises :class:`RangeFilterRefused` when the service refuses a range filter, or
     when its answers do not allow an exact split (the caller then reads the single chain).
+    ``on_span(span, devices)`` is called (in the caller's thread) as soon as a part of the id space has been listed
+    completely: ``span`` as :func:`read_span` gives it, ``devices`` the raw devices in it. The parts are disjoint
+    and together cover the id space; a caller can act on the devices of a part (or on the absence of an id from
+    it) before the other parts are read.
     """
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait  # pylint: disable=import-outside-toplevel
 
@@ -250,13 +264,16 @@ def list_partitioned(client, user_filter=None, page_size=100, concurrency=DEFAUL
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     devices, rest = future.result()
-                    order = ranges.pop(future, ())
+                    order, done_range = ranges.pop(future, ((), IdRange()))
                     results[order] = devices
                     for id_range in rest:
                         new = pool.submit(read_range, client, id_range, user_filter, page_size, api_version,
                                           concurrency)
-                        ranges[new] = id_range.order
+                        ranges[new] = (id_range.order, id_range)
                         pending.add(new)
+                    if on_span is not None:
+                        # After the rest is submitted: the listing goes on while the caller acts on this part.
+                        on_span(read_span(done_range, rest), devices)
         except BaseException:
             for future in pending:
                 future.cancel()

@@ -171,6 +171,13 @@ options:
         device is read exactly once.
       - V(1) reads one C(nextLink) chain, as does O(api_version=2022-07-31) (no list parameters) and a service
         that refuses the range filter.
+      - With id ranges, writes start while the listing goes on. Once a range has been listed completely, the
+        devices of O(devices) whose ids fall in it are compared (or, absent from it, created) and written. This
+        happens only when the checks made before any write cannot fail (every template the items name exists,
+        every item that sets C(properties) names its template and its values fit it); otherwise, and in check
+        mode, the writes wait for the whole listing. Purges always wait for the whole O(purge_scope) listing.
+        Results are the same either way. If the listing fails after some writes were sent, the task reports them
+        and fails the devices whose state was not read, without writing them.
     type: int
     default: 8
   rate_limit:
@@ -334,7 +341,7 @@ errors:
 requests:
   description:
     - Requests this task sent, counting retries. C(reads) are those of the reading step (listing pages and
-      lookups), C(writes) those of the writing step.
+      lookups), C(writes) those of the writing step (also when the two overlap, see O(list_concurrency)).
   returned: always
   type: dict
   contains:

@@ -7,6 +7,7 @@ read in context, not a test failure. They exit non-zero only when a run itself f
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -58,13 +59,60 @@ def machine():
     return "nproc %d, %s, Python %s, %s" % (os.cpu_count() or 0, cpu, platform.python_version(), core)
 
 
-class Emulator:
-    """The emulator CLI in a subprocess (its own interpreter and GIL), enforcing ``rate_limit`` requests/second."""
+# Every benchmark runs at each of these latencies (the emulator's --latency-ms, added to every /api request): no
+# latency, and a real Azure round trip.
+DEFAULT_LATENCIES = "0,80"
 
-    def __init__(self, rate_limit=SERVICE_RATE):
+
+def bench_parser(doc):
+    """The options every benchmark takes: ``--latency`` (milliseconds per request, comma-separated; one pass of the
+    benchmark per value, default 0 and 80) and ``--scale`` (a factor on its device counts, for a quick run)."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--latency", default=DEFAULT_LATENCIES,
+                        help="milliseconds the emulator adds to every request, comma-separated; one pass per value "
+                             "(default %(default)s)")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="multiply the benchmark's device counts by this (for example 0.1 for a quick run)")
+    return parser
+
+
+def latencies(args):
+    return [int(value) for value in str(args.latency).split(",") if value.strip()]
+
+
+def scaled(count, args, minimum=1):
+    return max(minimum, int(round(count * args.scale)))
+
+
+def latency_header(latency_ms):
+    """The line that opens one latency's pass, then the column header."""
+    print("-- emulator latency %d ms per request" % latency_ms, flush=True)
+    print(HEADER, flush=True)
+
+
+def for_each_latency(args, scenarios, rate_limit=SERVICE_RATE, header=True):
+    """``scenarios(emulator)`` once per ``--latency``, each against a fresh emulator with that latency."""
+    for latency in latencies(args):
+        emulator = Emulator(rate_limit=rate_limit, latency_ms=latency)
+        try:
+            if header:
+                latency_header(latency)
+            else:
+                print("-- emulator latency %d ms per request" % latency, flush=True)
+            scenarios(emulator)
+        finally:
+            emulator.stop()
+
+
+class Emulator:
+    """The emulator CLI in a subprocess (its own interpreter and GIL), enforcing ``rate_limit`` requests/second and
+    adding ``latency_ms`` to every request."""
+
+    def __init__(self, rate_limit=SERVICE_RATE, latency_ms=0):
         from emulator.testing import start_cli_emulator  # pylint: disable=import-outside-toplevel
 
-        self.handle = start_cli_emulator("--rate-limit", str(rate_limit))
+        self.latency_ms = latency_ms
+        self.handle = start_cli_emulator("--rate-limit", str(rate_limit), "--latency-ms", str(latency_ms))
         self.base_url = self.handle.base_url
         self.session = requests.Session()
 

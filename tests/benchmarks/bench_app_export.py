@@ -16,7 +16,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import HEADER, SERVICE_RATE, TEMPLATE, Emulator, Playbook, check_violations, machine, row  # noqa: E402
+from _harness import (  # noqa: E402
+    SERVICE_RATE,
+    TEMPLATE,
+    Playbook,
+    bench_parser,
+    check_violations,
+    for_each_latency,
+    machine,
+    row,
+    scaled,
+)
 
 APP_SIZE = 10000
 
@@ -46,37 +56,38 @@ def seed_groups(emulator):
 
 
 def main():
-    print("== bench_app_export: app_export of a %d-device application (emulator at 20 requests/second)" % APP_SIZE)
+    args = bench_parser(__doc__).parse_args()
+    size = scaled(APP_SIZE, args)
+    print("== bench_app_export: app_export of a %d-device application (emulator at 20 requests/second)" % size)
     print("machine: " + machine())
-    emulator = Emulator(rate_limit=20)
-    try:
-        emulator.reset()
-        emulator.seed(APP_SIZE, prefix="dev", template=TEMPLATE)
-        seed_groups(emulator)
-        print(HEADER)
+    for_each_latency(args, lambda emulator: run_scenarios(emulator, size))
 
-        emulator.reset_stats()
-        wall, texts = export_in_process(emulator)
-        stats = emulator.stats()
-        row("7. export %d devices, in-process" % APP_SIZE, wall, stats)
-        check_violations(stats)
-        text = texts["app.yml"]
-        print("   file: %d lines, %d bytes" % (text.count("\n"), len(text.encode("utf-8"))))
 
-        playbook = Playbook(emulator)
-        with tempfile.TemporaryDirectory() as scratch:
-            variables = {"app_export_dest": str(Path(scratch) / "app.yml")}
-            for label in ("7b. export with ansible-playbook",):
-                emulator.reset_stats()
-                wall, out = playbook.run("app_export.yml", variables)
-                stats = emulator.stats()
-                row(label, wall, stats)
-                check_violations(stats)
-                print("   changed: %s" % ("changed=1" in out))
-            same = (Path(scratch) / "app.yml").read_text(encoding="utf-8") == text
-            print("   playbook file identical to the in-process export: %s" % same)
-    finally:
-        emulator.stop()
+def run_scenarios(emulator, size):
+    emulator.reset()
+    emulator.seed(size, prefix="dev", template=TEMPLATE)
+    seed_groups(emulator)
+
+    emulator.reset_stats()
+    wall, texts = export_in_process(emulator)
+    stats = emulator.stats()
+    row("7. export %d devices, in-process" % size, wall, stats)
+    check_violations(stats)
+    text = texts["app.yml"]
+    print("   file: %d lines, %d bytes" % (text.count("\n"), len(text.encode("utf-8"))))
+
+    playbook = Playbook(emulator)
+    with tempfile.TemporaryDirectory() as scratch:
+        variables = {"app_export_dest": str(Path(scratch) / "app.yml")}
+        for label in ("7b. export with ansible-playbook",):
+            emulator.reset_stats()
+            wall, out = playbook.run("app_export.yml", variables)
+            stats = emulator.stats()
+            row(label, wall, stats)
+            check_violations(stats)
+            print("   changed: %s" % ("changed=1" in out))
+        same = (Path(scratch) / "app.yml").read_text(encoding="utf-8") == text
+        print("   playbook file identical to the in-process export: %s" % same)
 
 
 if __name__ == "__main__":

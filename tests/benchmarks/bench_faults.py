@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import Emulator, ensure_dev_tree, machine  # noqa: E402
+from _harness import Emulator, bench_parser, ensure_dev_tree, latencies, machine, scaled  # noqa: E402
 
 DEVICES = 200
 RATES = (0.1, 0.3)
@@ -27,19 +27,30 @@ HEADER = "%-6s %-10s %9s %7s %11s %11s %11s %9s %8s" % (
 
 
 def main(argv):
-    from faultproxy import start_fault_proxy  # pylint: disable=import-outside-toplevel
-    from faultproxy.scenario import FaultRun, check_inventory  # pylint: disable=import-outside-toplevel
-
+    parser = bench_parser(__doc__)
+    parser.add_argument("count", nargs="?", type=int, default=DEVICES, help="devices (default %(default)s)")
+    parser.add_argument("rates", nargs="*", type=float, help="fault rates (default %s)" % ", ".join(map(str, RATES)))
+    args = parser.parse_args(argv)
     ensure_dev_tree()
-    count = int(argv[0]) if argv else DEVICES
-    rates = [float(rate) for rate in argv[1:]] or RATES
+    count = scaled(args.count, args)
     print("== bench_faults: %d devices and 4+4 group steps through the fault proxy (emulator at 20 requests/second)"
           % count)
     print("machine: " + machine())
-    print(HEADER)
     totals = {"unreported": 0, "false": 0}
+    for latency in latencies(args):
+        print("-- emulator latency %d ms per request" % latency)
+        print(HEADER)
+        run_rates(count, args.rates or RATES, latency, totals)
+    print("total: %d unreported mismatches, %d false failures" % (totals["unreported"], totals["false"]))
+    return 0
+
+
+def run_rates(count, rates, latency, totals):
+    from faultproxy import start_fault_proxy  # pylint: disable=import-outside-toplevel
+    from faultproxy.scenario import FaultRun, check_inventory  # pylint: disable=import-outside-toplevel
+
     for rate in rates:
-        emulator = Emulator(rate_limit=20)
+        emulator = Emulator(rate_limit=20, latency_ms=latency)
         proxy = start_fault_proxy(emulator.base_url, rate=rate, seed=SEED, hold_seconds=2.5)
         try:
             run = FaultRun(emulator.base_url, proxy, count=count, timeout=2.0, rate_limit=20)
@@ -66,8 +77,6 @@ def main(argv):
         finally:
             proxy.stop()
             emulator.stop()
-    print("total: %d unreported mismatches, %d false failures" % (totals["unreported"], totals["false"]))
-    return 0
 
 
 if __name__ == "__main__":

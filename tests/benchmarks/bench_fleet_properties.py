@@ -7,6 +7,8 @@ P2. the same playbook again after the devices acknowledged (the test-only bulk a
 P3. the same playbook while the devices have not acknowledged a change yet (compared with the pending desired value);
 P4. one device in ten gets another value: 100 PATCHes;
 P0. for comparison, the same 1,000 devices without ``properties`` (the listing only).
+
+Every scenario runs at each ``--latency`` (default 0 and 80 ms per request); ``--scale`` shrinks the counts.
 """
 
 from __future__ import annotations
@@ -16,7 +18,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import HEADER, TEMPLATE, Emulator, Playbook, check_violations, fleet, machine, result_of, row  # noqa: E402
+from _harness import (  # noqa: E402
+    TEMPLATE,
+    Playbook,
+    bench_parser,
+    check_violations,
+    fleet,
+    for_each_latency,
+    machine,
+    result_of,
+    row,
+    scaled,
+)
 
 SIZE = 1000
 
@@ -33,29 +46,30 @@ def measure(emulator, playbook, label, variables):
 
 
 def main():
-    print("== bench_fleet_properties: device_fleet properties on %d devices (emulator at 20 requests/second)" % SIZE)
+    args = bench_parser(__doc__).parse_args()
+    size = scaled(SIZE, args, minimum=10)
+    print("== bench_fleet_properties: device_fleet properties on %d devices (emulator at 20 requests/second)" % size)
     print("machine: " + machine())
-    emulator = Emulator(rate_limit=20)
-    try:
-        playbook = Playbook(emulator)
-        print(HEADER)
-        emulator.reset()
-        emulator.seed(SIZE, prefix="dev", template=TEMPLATE)
-        devices = fleet(SIZE, prefix="dev")
-        plain = {"fleet_devices": devices, "fleet_defaults": {"template": TEMPLATE}}
-        measure(emulator, playbook, "P0. %d devices, no properties" % SIZE, plain)
-        variables = {"fleet_devices": devices,
-                     "fleet_defaults": {"template": TEMPLATE, "properties": {"targetTemperature": 21}}}
-        measure(emulator, playbook, "P1. set a property on %d devices" % SIZE, variables)
-        emulator.session.post(emulator.base_url + "/__emulator__/properties/acknowledge", timeout=60).raise_for_status()
-        measure(emulator, playbook, "P2. again, acknowledged (idempotent)", variables)
-        changed = [dict(spec, properties={"targetTemperature": 18}) if number % 10 == 0 else spec
-                   for number, spec in enumerate(devices, 1)]
-        variables_changed = dict(variables, fleet_devices=changed)
-        measure(emulator, playbook, "P3. 10% get another value", variables_changed)
-        measure(emulator, playbook, "P4. again, not acknowledged (idempotent)", variables_changed)
-    finally:
-        emulator.stop()
+    for_each_latency(args, lambda emulator: run_scenarios(emulator, size))
+
+
+def run_scenarios(emulator, size):
+    playbook = Playbook(emulator)
+    emulator.reset()
+    emulator.seed(size, prefix="dev", template=TEMPLATE)
+    devices = fleet(size, prefix="dev")
+    plain = {"fleet_devices": devices, "fleet_defaults": {"template": TEMPLATE}}
+    measure(emulator, playbook, "P0. %d devices, no properties" % size, plain)
+    variables = {"fleet_devices": devices,
+                 "fleet_defaults": {"template": TEMPLATE, "properties": {"targetTemperature": 21}}}
+    measure(emulator, playbook, "P1. set a property on %d devices" % size, variables)
+    emulator.session.post(emulator.base_url + "/__emulator__/properties/acknowledge", timeout=60).raise_for_status()
+    measure(emulator, playbook, "P2. again, acknowledged (idempotent)", variables)
+    changed = [dict(spec, properties={"targetTemperature": 18}) if number % 10 == 0 else spec
+               for number, spec in enumerate(devices, 1)]
+    variables_changed = dict(variables, fleet_devices=changed)
+    measure(emulator, playbook, "P3. 10% get another value", variables_changed)
+    measure(emulator, playbook, "P4. again, not acknowledged (idempotent)", variables_changed)
 
 
 if __name__ == "__main__":

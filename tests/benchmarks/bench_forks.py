@@ -9,57 +9,54 @@ The last row turns it off (``IOTCENTRAL_SHARED_BUDGET=false``) to show what each
 
 It prints figures and asserts nothing about time::
 
-    .venv/bin/python tests/benchmarks/bench_forks.py [--hosts 200] [--forks 5,20,50]
+    .venv/bin/python tests/benchmarks/bench_forks.py [--hosts 200] [--forks 5,20,50] [--latency 0,80] [--scale 1]
 """
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _harness import BIN, HEADER, PLAYBOOKS, Emulator, Playbook, machine, row
+from _harness import BIN, PLAYBOOKS, Playbook, bench_parser, for_each_latency, machine, row, scaled
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--hosts", type=int, default=200)
     parser.add_argument("--forks", default="5,20,50")
     parser.add_argument("--unshared-forks", type=int, default=50, help="forks of the run without the shared budget")
     args = parser.parse_args()
+    args.hosts = scaled(args.hosts, args)
+    print("== bench_forks: %d device hosts, one device task each (GET + PATCH), emulator at 20 req/s" % args.hosts)
+    print("machine: %s" % machine())
+    for_each_latency(args, lambda emulator: run_scenarios(emulator, args))
 
-    emulator = Emulator()
-    try:
-        emulator.seed(args.hosts, prefix="host")
-        env = Playbook(emulator).env
-        with tempfile.TemporaryDirectory(prefix="bench-forks-") as tmp:
-            source = Path(tmp) / "hosts.iotcentral.yml"
-            source.write_text("plugin: fleetops.iotcentral.devices\n", encoding="utf-8")
-            print("== bench_forks: %d device hosts, one device task each (GET + PATCH), emulator at 20 req/s"
-                  % args.hosts)
-            print("machine: %s" % machine())
-            print(HEADER)
-            runs = [(int(forks), "true") for forks in args.forks.split(",")] + [(args.unshared_forks, "false")]
-            for number, (forks, shared) in enumerate(runs):
-                time.sleep(1.5)
-                emulator.reset_stats()
-                cmd = [str(BIN / "ansible-playbook"), "-i", str(source), "-f", str(forks),
-                       str(PLAYBOOKS / "device_hosts.yml"), "-e", "run_label=r%d" % number]
-                started = time.monotonic()
-                proc = subprocess.run(cmd, env=dict(env, IOTCENTRAL_SHARED_BUDGET=shared), capture_output=True,
-                                      text=True, check=False)
-                wall = time.monotonic() - started
-                if proc.returncode != 0:
-                    sys.stdout.write(proc.stdout[-3000:] + proc.stderr[-3000:])
-                    raise SystemExit("forks %d failed (exit %d)" % (forks, proc.returncode))
-                stats = emulator.stats()
-                # The inventory's own listing (2 pages) is part of the run and of the floor.
-                row("forks %d, shared budget %s" % (forks, "on" if shared == "true" else "off"), wall, stats, "0")
-    finally:
-        emulator.stop()
+
+def run_scenarios(emulator, args):
+    emulator.seed(args.hosts, prefix="host")
+    env = Playbook(emulator).env
+    with tempfile.TemporaryDirectory(prefix="bench-forks-") as tmp:
+        source = Path(tmp) / "hosts.iotcentral.yml"
+        source.write_text("plugin: fleetops.iotcentral.devices\n", encoding="utf-8")
+        runs = [(int(forks), "true") for forks in args.forks.split(",")] + [(args.unshared_forks, "false")]
+        for number, (forks, shared) in enumerate(runs):
+            time.sleep(1.5)
+            emulator.reset_stats()
+            cmd = [str(BIN / "ansible-playbook"), "-i", str(source), "-f", str(forks),
+                   str(PLAYBOOKS / "device_hosts.yml"), "-e", "run_label=r%d" % number]
+            started = time.monotonic()
+            proc = subprocess.run(cmd, env=dict(env, IOTCENTRAL_SHARED_BUDGET=shared), capture_output=True,
+                                  text=True, check=False)
+            wall = time.monotonic() - started
+            if proc.returncode != 0:
+                sys.stdout.write(proc.stdout[-3000:] + proc.stderr[-3000:])
+                raise SystemExit("forks %d failed (exit %d)" % (forks, proc.returncode))
+            stats = emulator.stats()
+            # The inventory's own listing (2 pages) is part of the run and of the floor.
+            row("forks %d, shared budget %s" % (forks, "on" if shared == "true" else "off"), wall, stats, "0")
 
 
 if __name__ == "__main__":

@@ -11,11 +11,11 @@ emulator counted, and the ratio to the rate-limit floor (pages / rate, 100 pages
 It prints figures and asserts nothing about time. Run it from the repo root::
 
     .venv/bin/python tests/benchmarks/bench_inventory.py [--devices 10000] [--rate-limit 20] [--page-size 100]
+        [--latency 0,80] [--scale 1]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -38,6 +38,8 @@ sys.path.insert(0, str(TESTS))
 
 from emulator.defaults import ADMIN_TOKEN  # noqa: E402 pylint: disable=wrong-import-position
 from emulator.testing import start_cli_emulator  # noqa: E402 pylint: disable=wrong-import-position
+
+from _harness import bench_parser, latencies, scaled  # noqa: E402 pylint: disable=wrong-import-position
 
 # Runs in a fresh interpreter: times only InventoryManager's parse of the source (imports excluded).
 PARSE_TIMER = r"""
@@ -88,15 +90,22 @@ def run(label, command, env, base_url):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--devices", type=int, default=10000)
     parser.add_argument("--rate-limit", type=float, default=20.0, help="requests/second the emulator enforces")
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--no-spec-check", action="store_true", help="turn the emulator's response schema checks off")
     args = parser.parse_args()
-
+    args.devices = scaled(args.devices, args)
     ensure_dev_tree()
-    emulator_args = ["--rate-limit", str(args.rate_limit), "--seed-devices", str(args.devices)]
+    for latency in latencies(args):
+        run_at(args, latency)
+
+
+def run_at(args, latency):
+    """Cold and warm, against an emulator adding ``latency`` ms to every request."""
+    emulator_args = ["--rate-limit", str(args.rate_limit), "--seed-devices", str(args.devices),
+                     "--latency-ms", str(latency)]
     if args.no_spec_check:
         emulator_args.append("--no-spec-check")
     pages = max(1, math.ceil(args.devices / args.page_size))
@@ -129,8 +138,8 @@ def main():
         timer = [sys.executable, "-c", PARSE_TIMER, str(source)]
 
         print("fleetops.iotcentral.devices inventory benchmark")
-        print("  %d devices, page size %d -> %d pages; emulator rate limit %g req/s (spec check %s)"
-              % (args.devices, args.page_size, pages, args.rate_limit, "off" if args.no_spec_check else "on"))
+        print("  %d devices, page size %d -> %d pages; emulator rate limit %g req/s, latency %d ms (spec check %s)"
+              % (args.devices, args.page_size, pages, args.rate_limit, latency, "off" if args.no_spec_check else "on"))
         print("  rate-limit floor %.2f s (pages / rate); %.2f s if the client's initial burst of %d is spent at once"
               % (floor, burst_floor, CLIENT_BURST))
         print()

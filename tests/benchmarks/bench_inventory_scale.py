@@ -19,7 +19,6 @@ It prints figures and asserts nothing about time. Run it from the repo root::
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -28,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _harness import BIN, SERVICE_RATE, ensure_dev_tree, machine
+from _harness import BIN, SERVICE_RATE, bench_parser, ensure_dev_tree, machine, scaled
 
 import requests
 
@@ -87,16 +86,16 @@ def static_inventory(listing, path):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--devices", default="10000,50000")
-    parser.add_argument("--latency", default="0,80,200", help="milliseconds the emulator adds to every request")
+    parser.set_defaults(latency="0,80,200")  # also where users report the real service
     parser.add_argument("--single-chain-max", type=int, default=10000,
                         help="also time list_concurrency 1 for fleets up to this size")
     parser.add_argument("--cli", action="store_true", help="ansible-inventory --list cold/warm vs a static inventory")
     parser.add_argument("--no-spec-check", action="store_true",
                         help="turn the emulator's response schema checks off (they cost it 20-100 ms a page here)")
     args = parser.parse_args()
-    sizes = [int(value) for value in args.devices.split(",")]
+    sizes = [scaled(int(value), args) for value in args.devices.split(",")]
     latencies = [int(value) for value in args.latency.split(",")]
     collections = ensure_dev_tree()
 

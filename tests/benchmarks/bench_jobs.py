@@ -10,6 +10,7 @@ Both set ``targetTemperature`` on every thermostat of a device group:
   rate limiter (how ``device_fleet`` sends its writes; ``device_fleet`` has no ``properties`` option on this branch).
 
 ``FLEETOPS_BENCH_JOB_SIZES=1000`` limits the sizes (10,000 PATCHes take over 8 minutes at the service's rate).
+Every size runs at each ``--latency`` (default 0 and 80 ms per request); ``--scale`` shrinks the sizes.
 Figures are printed, never asserted.
 """
 
@@ -23,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import HEADER, SERVICE_RATE, TEMPLATE, Emulator, check_violations, machine, row  # noqa: E402
+from _harness import SERVICE_RATE, TEMPLATE, bench_parser, check_violations, for_each_latency, machine, row, scaled  # noqa: E402
 
 SIZES = [int(size) for size in os.environ.get("FLEETOPS_BENCH_JOB_SIZES", "1000,10000").split(",") if size]
 # Small groups, to find where a job starts to beat per-device PATCHes (FLEETOPS_BENCH_JOB_CROSSOVER= to skip).
@@ -84,43 +85,45 @@ def run_patches(emulator, size, value):
 
 
 def main():
+    args = bench_parser(__doc__).parse_args()
+    sizes = [scaled(size, args) for size in SIZES]
+    crossover = [scaled(size, args) for size in CROSSOVER]
     print("== bench_jobs: a job versus per-device PATCHes (emulator at 20 requests/second)")
     print("machine: " + machine())
-    emulator = Emulator(rate_limit=SERVICE_RATE)
-    try:
-        print(HEADER)
-        for size in SIZES:
-            prepare(emulator, size)
-            wall, result = run_job(emulator, size, 21.5)
-            stats = emulator.stats()
-            row("job, %d devices (%s)" % (size, result["status"]), wall, stats, result["progress"]["failed"])
-            check_violations(stats)
+    for_each_latency(args, lambda emulator: run_scenarios(emulator, sizes, crossover))
+
+
+def run_scenarios(emulator, sizes, crossover):
+    for size in sizes:
+        prepare(emulator, size)
+        wall, result = run_job(emulator, size, 21.5)
+        stats = emulator.stats()
+        row("job, %d devices (%s)" % (size, result["status"]), wall, stats, result["progress"]["failed"])
+        check_violations(stats)
+        emulator.reset_stats()
+        wall, result = run_job(emulator, size, 21.5)
+        stats = emulator.stats()
+        row("  same job task again (starts nothing)", wall, stats, result["progress"]["failed"])
+        emulator.reset_stats()
+        wall = run_patches(emulator, size, 22.5)
+        stats = emulator.stats()
+        row("PATCH per device, %d devices" % size, wall, stats)
+        check_violations(stats)
+    if crossover:
+        print("\ncrossover: wall s of a job (poll_interval 1 s / 5 s) and of per-device PATCHes, with requests")
+        print("%8s %14s %14s %16s" % ("devices", "job, poll 1 s", "job, poll 5 s", "PATCH per device"))
+    for size in crossover:
+        prepare(emulator, size)
+        figures = []
+        for poll in (1, 5):
             emulator.reset_stats()
-            wall, result = run_job(emulator, size, 21.5)
-            stats = emulator.stats()
-            row("  same job task again (starts nothing)", wall, stats, result["progress"]["failed"])
-            emulator.reset_stats()
-            wall = run_patches(emulator, size, 22.5)
-            stats = emulator.stats()
-            row("PATCH per device, %d devices" % size, wall, stats)
-            check_violations(stats)
-        if CROSSOVER:
-            print("\ncrossover: wall s of a job (poll_interval 1 s / 5 s) and of per-device PATCHes, with requests")
-            print("%8s %14s %14s %16s" % ("devices", "job, poll 1 s", "job, poll 5 s", "PATCH per device"))
-        for size in CROSSOVER:
-            prepare(emulator, size)
-            figures = []
-            for poll in (1, 5):
-                emulator.reset_stats()
-                wall, _result = run_job(emulator, size, 21.5 + poll, poll_interval=poll)
-                figures.append((wall, emulator.stats()["requests"]))
-            emulator.reset_stats()
-            wall = run_patches(emulator, size, 20.5)
+            wall, _result = run_job(emulator, size, 21.5 + poll, poll_interval=poll)
             figures.append((wall, emulator.stats()["requests"]))
-            check_violations(emulator.stats())
-            print("%8d %14s %14s %16s" % ((size,) + tuple("%6.2f (%4d)" % figure for figure in figures)), flush=True)
-    finally:
-        emulator.stop()
+        emulator.reset_stats()
+        wall = run_patches(emulator, size, 20.5)
+        figures.append((wall, emulator.stats()["requests"]))
+        check_violations(emulator.stats())
+        print("%8d %14s %14s %16s" % ((size,) + tuple("%6.2f (%4d)" % figure for figure in figures)), flush=True)
 
 
 if __name__ == "__main__":

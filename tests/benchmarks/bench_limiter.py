@@ -7,7 +7,8 @@ than they left, and at full speed the service's bucket has nothing spare to abso
 right after the first also begins with a full client bucket while the service's is still empty.
 
 Runs the fleet logic in-process (no ansible-playbook), against the emulator CLI enforcing 20 requests/second:
-create 400 devices, then immediately a second "task" (a new client) updating 100 of them, for each burst size.
+create 400 devices, then immediately a second "task" (a new client) updating 100 of them, for each burst size,
+at each ``--latency`` (default 0 and 80 ms per request); ``--scale`` shrinks the counts.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import SERVICE_RATE, TEMPLATE, Emulator, ensure_dev_tree, fleet, machine  # noqa: E402
+from _harness import SERVICE_RATE, TEMPLATE, bench_parser, ensure_dev_tree, fleet, for_each_latency, machine, scaled  # noqa: E402
 
 sys.path.insert(0, str(ensure_dev_tree()))
 
@@ -42,25 +43,27 @@ def run_task(emulator, burst, devices):
 
 
 def main():
+    args = bench_parser(__doc__).parse_args()
+    create, follow_up = scaled(CREATE, args), scaled(FOLLOW_UP, args)
     print("== bench_limiter: 429s by client burst size (in-process fleet logic, emulator at 20 requests/second)")
     print("machine: " + machine())
+    for_each_latency(args, lambda emulator: run_scenarios(emulator, create, follow_up), header=False)
+
+
+def run_scenarios(emulator, create, follow_up):
     print("%-34s %8s %9s %6s %8s %8s" % ("client bucket", "wall s", "requests", "429s", "floor s", "ratio"))
-    emulator = Emulator(rate_limit=SERVICE_RATE)
-    try:
-        for burst, label in ((SERVICE_RATE, "burst 20 (one second)"), (SERVICE_RATE / 2, "burst 10 (half a second, the default)")):
-            emulator.reset()
-            time.sleep(1.5)  # let the emulator's bucket refill: both start full, as in the issue's setting
-            devices = fleet(CREATE, prefix="lim", template=TEMPLATE)
-            started = time.monotonic()
-            first = run_task(emulator, burst, devices)
-            second = run_task(emulator, burst, [dict(spec, enabled=False) for spec in devices[:FOLLOW_UP]])
-            wall = time.monotonic() - started
-            stats = emulator.stats()
-            floor = (stats["requests"] - stats["throttled"]) / SERVICE_RATE
-            print("%-34s %8.2f %9d %6d %8.2f %7.2fx" % (label, wall, stats["requests"], stats["throttled"], floor, wall / floor))
-            print("   first task %s; second task %s" % (first["requests"], second["requests"]))
-    finally:
-        emulator.stop()
+    for burst, label in ((SERVICE_RATE, "burst 20 (one second)"), (SERVICE_RATE / 2, "burst 10 (half a second, the default)")):
+        emulator.reset()
+        time.sleep(1.5)  # let the emulator's bucket refill: both start full, as in the issue's setting
+        devices = fleet(create, prefix="lim", template=TEMPLATE)
+        started = time.monotonic()
+        first = run_task(emulator, burst, devices)
+        second = run_task(emulator, burst, [dict(spec, enabled=False) for spec in devices[:follow_up]])
+        wall = time.monotonic() - started
+        stats = emulator.stats()
+        floor = (stats["requests"] - stats["throttled"]) / SERVICE_RATE
+        print("%-34s %8.2f %9d %6d %8.2f %7.2fx" % (label, wall, stats["requests"], stats["throttled"], floor, wall / floor))
+        print("   first task %s; second task %s" % (first["requests"], second["requests"]))
 
 
 if __name__ == "__main__":

@@ -10,12 +10,11 @@ and 429s the emulator counted, and the devices that failed or are missing afterw
 
 It prints figures and asserts nothing about time::
 
-    .venv/bin/python tests/benchmarks/bench_storm.py [--devices 300] [--storm-seconds 30]
+    .venv/bin/python tests/benchmarks/bench_storm.py [--devices 300] [--storm-seconds 30] [--latency 0,80] [--scale 1]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -23,7 +22,7 @@ import tempfile
 import threading
 import time
 
-from _harness import BIN, HEADER, PLAYBOOKS, TEMPLATE, Emulator, Playbook, fleet, machine, result_of, row
+from _harness import BIN, PLAYBOOKS, TEMPLATE, Playbook, bench_parser, fleet, for_each_latency, machine, result_of, row, scaled
 
 
 def run_with_storm(emulator, env, devices, storm):
@@ -48,31 +47,31 @@ def run_with_storm(emulator, env, devices, storm):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--devices", type=int, default=300)
     parser.add_argument("--storm-seconds", type=float, default=30.0)
     args = parser.parse_args()
+    args.devices = scaled(args.devices, args)
 
     print("== bench_storm: device_fleet create %d devices, a %g s storm of 429s two seconds in (emulator at 20 req/s)"
           % (args.devices, args.storm_seconds))
     print("machine: " + machine())
-    emulator = Emulator()
-    try:
-        env = Playbook(emulator).env
-        print(HEADER)
-        for label, rate in (("storm at 2 req/s", 2), ("blackout (0 req/s)", 0)):
-            emulator.reset()
-            time.sleep(1.5)
-            devices = fleet(args.devices, prefix="storm")
-            wall, result = run_with_storm(emulator, env, devices, {"seconds": args.storm_seconds, "rate": rate})
-            stats = emulator.stats()
-            present = emulator.session.get(emulator.base_url + "/__emulator__/info", timeout=30).json()
-            row("create %d, %g s %s" % (args.devices, args.storm_seconds, label), wall, stats,
-                result["counts"]["failed"])
-            print("   devices in the application afterwards: %d of %d; module requests: %s"
-                  % (present["collections"].get("devices", 0), args.devices, result["requests"]))
-    finally:
-        emulator.stop()
+    for_each_latency(args, lambda emulator: run_scenarios(emulator, args))
+
+
+def run_scenarios(emulator, args):
+    env = Playbook(emulator).env
+    for label, rate in (("storm at 2 req/s", 2), ("blackout (0 req/s)", 0)):
+        emulator.reset()
+        time.sleep(1.5)
+        devices = fleet(args.devices, prefix="storm")
+        wall, result = run_with_storm(emulator, env, devices, {"seconds": args.storm_seconds, "rate": rate})
+        stats = emulator.stats()
+        present = emulator.session.get(emulator.base_url + "/__emulator__/info", timeout=30).json()
+        row("create %d, %g s %s" % (args.devices, args.storm_seconds, label), wall, stats,
+            result["counts"]["failed"])
+        print("   devices in the application afterwards: %d of %d; module requests: %s"
+              % (present["collections"].get("devices", 0), args.devices, result["requests"]))
 
 
 if __name__ == "__main__":

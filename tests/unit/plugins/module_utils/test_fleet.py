@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from urllib.parse import unquote
 
 import pytest
@@ -36,6 +37,7 @@ class FakeClient:
         self.calls = []
         self.stats = {"requests": 0, "retries": 0, "throttled": 0}
         self.lock = threading.Lock()
+        self.local = threading.local()
 
     def _store(self, device):
         self.etags += 1
@@ -51,6 +53,9 @@ class FakeClient:
         with self.lock:
             self.calls.append((method, target))
             self.stats["requests"] += 1
+            counter = getattr(self.local, "counter", None)
+            if counter is not None:
+                counter["requests"] += 1
         error = self.failures.get((method, target))
         if error is not None:
             raise error
@@ -64,6 +69,9 @@ class FakeClient:
         return [call for call in self.calls if call[0] in ("PUT", "PATCH", "DELETE")]
 
     # The parts of the client API that devices.py uses.
+    def count_into(self, counter):
+        self.local.counter = counter
+
     def list_api_version(self):
         return "2022-10-31-preview"
 
@@ -306,6 +314,36 @@ def test_a_template_that_does_not_exist_is_refused_before_any_write_with_one_rea
     assert template_reads == [("TEMPLATE", THERMOSTAT), ("TEMPLATE", "dtmi:nope;1")]
 
 
+class PropertiesClient(FakeClient):
+    """A FakeClient whose templates declare a writable property, and that takes property writes."""
+
+    def get(self, path, params=None, api_version=None, allow_404=False):
+        template = super().get(path, params=params, api_version=api_version, allow_404=allow_404)
+        if template is not None and path.startswith("/deviceTemplates/"):
+            template["capabilityModel"] = {"@id": "dtmi:contoso:Thermostat_if;1", "@type": "Interface", "contents": [
+                {"@type": "Property", "name": "targetTemperature", "schema": "double", "writable": True}]}
+        return template
+
+    def request(self, method, path, body=None, expected=(200,), **_kwargs):
+        self._call(method, path)
+
+        class Answer:  # pylint: disable=too-few-public-methods
+            pass
+
+        answer = Answer()
+        answer.body = body
+        return answer
+
+
+def test_creating_devices_that_set_properties_reads_their_template_once():
+    client = PropertiesClient()
+    devices = [{"id": "new-%d" % n, "template": THERMOSTAT, "properties": {"targetTemperature": 21}} for n in range(3)]
+    result = run(client, devices)
+    assert result["counts"]["created"] == 3 and result["counts"]["failed"] == 0
+    # One GET of the template serves both checks: that it exists (creates) and what its properties accept.
+    assert [call for call in client.calls if call[0] == "TEMPLATE"] == [("TEMPLATE", THERMOSTAT)]
+
+
 def test_more_than_one_organization_is_refused_before_any_call():
     client = FakeClient()
     with pytest.raises(ValueError, match=r"^devices\[1\] \(id 'b'\): organizations must hold at most one organization id"):
@@ -393,3 +431,111 @@ def test_failed_devices_are_left_out_of_the_diff():
     failures = {("PUT", "t-002"): IoTCentralError("no", status=422)}
     result = run(FakeClient(failures=failures), thermostats(2), diff_mode=True)
     assert result["diff"]["after"] == "t-001\n"
+
+
+# --------------------------------------------------------------------------------------- writing while listing
+class SpanListing:
+    """Stands in for listing.list_partitioned: hands the listing to ``on_span`` in two parts split at ``cut``
+    (ids up to and including it, then the rest), and before the second part waits until ``ready()`` holds (or
+    a second passed), recording ("LIST", "second part") in the client's calls when it goes on."""
+
+    def __init__(self, client, cut, ready, fail_second=None):
+        self.client = client
+        self.cut = cut
+        self.ready = ready
+        self.fail_second = fail_second
+        self.filters = []
+
+    def __call__(self, _client, user_filter=None, page_size=100, concurrency=8, api_version=None, on_span=None):
+        self.filters.append(user_filter)
+        with self.client.lock:
+            listed = [dict(d) for _id, d in sorted(self.client.devices.items())]
+        if user_filter:
+            template = user_filter.split("'")[1]
+            listed = [d for d in listed if d.get("template") == template]
+        self.client._call("LIST", "first part")
+        on_span((None, True, self.cut, True), [d for d in listed if d["id"] <= self.cut])
+        deadline = time.monotonic() + 1.0
+        while not self.ready() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.client._call("LIST", "second part")
+        if self.fail_second is not None:
+            raise self.fail_second
+        on_span((self.cut, False, None, False), [d for d in listed if d["id"] > self.cut])
+        return listed
+
+
+def streaming_run(client, devices, **params):
+    params.setdefault("list_concurrency", 4)
+    return run(client, devices, **params)
+
+
+def test_writes_of_a_listed_part_go_out_before_the_rest_is_listed(monkeypatch):
+    client = FakeClient(thermostats(4, template=THERMOSTAT))
+    devices = [{"id": "t-%03d" % n, "enabled": False} for n in (1, 2, 3, 4)] + [{"id": "a-new"}, {"id": "z-new"}]
+    listing = SpanListing(client, "t-002", lambda: len(client.writes) >= 3)
+    monkeypatch.setattr(fleet, "list_partitioned", listing)
+    result = streaming_run(client, devices, defaults={"template": THERMOSTAT})
+    second = client.calls.index(("LIST", "second part"))
+    # a-new and t-001, t-002 are in the first part: created (absent from it) and updated before the second part.
+    assert sorted(client.writes[:3]) == [("PATCH", "t-001"), ("PATCH", "t-002"), ("PUT", "a-new")]
+    assert all(client.calls.index(call) < second for call in client.writes[:3])
+    assert sorted(call for call in client.writes if client.calls.index(call) > second) == [
+        ("PATCH", "t-003"), ("PATCH", "t-004"), ("PUT", "z-new")]
+    # The same results, in the same order, as the sequential steps.
+    sequential = run(FakeClient(thermostats(4, template=THERMOSTAT)), devices, defaults={"template": THERMOSTAT})
+    for key in ("ids", "counts", "errors", "msg", "changed"):
+        assert result[key] == sequential[key]
+    # 2 listing calls + the template (read once, before the first write) + the listing that reads the creates back.
+    assert result["requests"] == {"reads": 4, "writes": 6, "retries": 0, "throttled": 0}
+
+
+def test_purges_wait_for_the_whole_scope_listing(monkeypatch):
+    client = FakeClient(thermostats(6, template=THERMOSTAT))
+    devices = [{"id": "t-001", "enabled": False}, {"id": "t-005", "enabled": False}]
+    listing = SpanListing(client, "t-003", lambda: len(client.writes) >= 1)
+    monkeypatch.setattr(fleet, "list_partitioned", listing)
+    result = streaming_run(client, devices, purge=True, purge_scope=THERMOSTAT, diff_mode=True)
+    assert listing.filters == ["template eq 'dtmi:contoso:Thermostat;1'"]
+    second = client.calls.index(("LIST", "second part"))
+    assert client.writes[0] == ("PATCH", "t-001") and client.calls.index(client.writes[0]) < second
+    deletes = [call for call in client.writes if call[0] == "DELETE"]
+    assert sorted(deletes) == [("DELETE", "t-002"), ("DELETE", "t-003"), ("DELETE", "t-004"), ("DELETE", "t-006")]
+    # t-002 and t-003 were listed in the first part, yet deleted only once the whole scope was listed.
+    assert all(client.calls.index(call) > second for call in deletes)
+    sequential = run(FakeClient(thermostats(6, template=THERMOSTAT)), devices, purge=True,
+                     purge_scope=THERMOSTAT, diff_mode=True)
+    for key in ("ids", "counts", "errors", "msg", "changed", "diff"):
+        assert result[key] == sequential[key]
+
+
+def test_no_write_goes_out_while_a_later_part_could_still_fail_the_checks(monkeypatch):
+    client = FakeClient(thermostats(2, template=THERMOSTAT))
+    devices = [{"id": "t-001", "enabled": False}, {"id": "x-001", "template": "dtmi:nope;1"}]
+    monkeypatch.setattr(fleet, "list_partitioned", SpanListing(client, "t-002", lambda: False))
+    with pytest.raises(ValueError, match=r"^device 'x-001': template 'dtmi:nope;1' does not exist"):
+        streaming_run(client, devices, defaults={"template": THERMOSTAT})
+    assert client.writes == []
+
+
+def test_a_listing_that_fails_before_any_write_fails_the_run_as_before(monkeypatch):
+    client = FakeClient(thermostats(4, template=THERMOSTAT))
+    failure = IoTCentralError("Service unavailable", status=503)
+    monkeypatch.setattr(fleet, "list_partitioned", SpanListing(client, "t-002", lambda: True, fail_second=failure))
+    with pytest.raises(IoTCentralError, match="Service unavailable"):
+        streaming_run(client, [{"id": "t-001"}, {"id": "t-004", "enabled": False}])
+    assert client.writes == []
+
+
+def test_a_listing_that_fails_after_writes_reports_them_and_sends_nothing_for_unlisted_parts(monkeypatch):
+    client = FakeClient(thermostats(4, template=THERMOSTAT))
+    failure = IoTCentralError("Service unavailable", status=503)
+    listing = SpanListing(client, "t-002", lambda: len(client.writes) >= 1, fail_second=failure)
+    monkeypatch.setattr(fleet, "list_partitioned", listing)
+    result = streaming_run(client, [{"id": "t-001", "enabled": False}, {"id": "t-002"}, {"id": "t-004", "enabled": False},
+                                    {"id": "z-new"}])
+    assert client.writes == [("PATCH", "t-001")]
+    assert result["ids"]["updated"] == ["t-001"] and result["ids"]["unchanged"] == ["t-002"]
+    assert result["ids"]["failed"] == ["t-004", "z-new"] and result["changed"] is True
+    assert result["errors"][0]["msg"].startswith("not sent: reading the current devices failed")
+    assert "Service unavailable" in result["errors"][0]["msg"]

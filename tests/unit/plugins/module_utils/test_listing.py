@@ -213,3 +213,28 @@ def test_an_error_that_is_not_about_the_filter_fails_the_listing(app):  # pylint
     client.request = fail_ranges.__get__(client)  # pylint: disable=no-value-for-parameter
     with pytest.raises(IoTCentralError, match="busy"):
         list_devices(client, page_size=PAGE, concurrency=8)
+
+
+@pytest.mark.parametrize("shape", sorted(ID_SETS))
+def test_completed_spans_are_disjoint_cover_the_id_space_and_hold_their_devices(app, shape):  # pylint: disable=redefined-outer-name
+    """What device_fleet plans from while the listing goes on (on_span): every id, listed or not, lies in exactly
+    one span, and each span's devices are exactly the listed devices inside it."""
+    seed_ids(app, ID_SETS[shape])
+    client = client_for(app, PREVIEW_API_VERSION)
+    spans = []
+    devices = listing.list_partitioned(client, page_size=PAGE, concurrency=8, api_version=PREVIEW_API_VERSION,
+                                       on_span=lambda span, part: spans.append((span, [d["id"] for d in part])))
+    assert len(spans) >= 4
+
+    def inside(span, device_id):
+        low, low_included, high, high_included = span
+        above = low is None or device_id > low or (low_included and device_id == low)
+        below = high is None or device_id < high or (high_included and device_id == high)
+        return above and below
+
+    listed = [device["id"] for device in devices]
+    probes = listed + random_ids(300, 9) + ["-", "0", "zzzzzzzzzzzz"] + [device_id + "-" for device_id in listed[::37]]
+    for device_id in probes:
+        assert sum(1 for span, _ids in spans if inside(span, device_id)) == 1, device_id
+    for span, ids in spans:
+        assert ids == [device_id for device_id in listed if inside(span, device_id)]

@@ -180,9 +180,9 @@ def test_fleet_properties_converge_and_a_rerun_reads_but_writes_nothing(client, 
     assert planned["counts"]["updated"] == 3 and planned["counts"]["created"] == 1
     assert "properties={\"targetTemperature\": 16}" in planned["diff"]["after"]
     assert emulator.stats()["writes"] == 0
-    # 1 listing, 3 property reads (not the new device), the template read by the property check and, for the new
-    # device, by the template check (issue-8a's; the two checks do not share their reads yet).
-    assert planned["requests"]["reads"] == 6
+    # 1 listing, 3 property reads (not the new device) and one template read, shared by the property check and,
+    # for the new device, the template check.
+    assert planned["requests"]["reads"] == 5
     done = converge_fleet(client, params)
     assert done["counts"] == {"created": 1, "updated": 3, "deleted": 0, "unchanged": 0, "failed": 0}
     assert done["requests"]["writes"] == 5  # 1 PUT + 4 PATCHes of properties
