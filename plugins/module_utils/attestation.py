@@ -27,11 +27,11 @@ base64 keys, certificates that parse) runs before the first request.
 from __future__ import annotations
 
 import base64
-import binascii
 import copy
 import os
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils import x509 as x509_utils
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import decode_base64
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import device_path, get_device, validate_device_id
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.enrollmentgroups import KEY_FIELDS, MERGE_PATCH, validate_group_key
 
@@ -70,13 +70,7 @@ class Desired:
 
 def validate_endorsement_key(value, option="endorsement_key"):
     """A TPM endorsement key is base64 text; returned without whitespace. The message never repeats the value."""
-    compact = "".join(value.split()) if isinstance(value, str) else ""
-    decoded = None
-    if compact:
-        try:
-            decoded = base64.b64decode(compact, validate=True)
-        except (binascii.Error, ValueError):
-            decoded = None
+    compact, decoded = decode_base64(value)
     if not decoded:
         raise ValueError("%s must be the base64 text of the TPM's endorsement key (as the TPM tools print it)" % option)
     return compact

@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import (
@@ -34,6 +37,17 @@ CONNECTION_ARGSPEC = dict(
 def connection_argspec():
     """A fresh copy, so a module that adjusts an option does not change it for the others."""
     return dict((name, dict(spec)) for name, spec in CONNECTION_ARGSPEC.items())
+
+
+def state_argspec(id_alias, **options):
+    """The options of a module that makes one resource present or absent.
+
+    ``id`` (required; ``id_alias`` is its other name), then the module's own ``options``, then ``state``.
+    """
+    spec = dict(id=dict(type="str", required=True, aliases=[id_alias]))
+    spec.update(options)
+    spec["state"] = dict(type="str", default="present", choices=["present", "absent"])
+    return spec
 
 
 def build_client(params, rate_limit=None, pool_size=10):
@@ -128,6 +142,39 @@ class IoTCentralModule:
             result["diff"] = diff
         return result
 
+    def converge_state(self, ensure, result_key, validate_id=None, local_inputs=None, present_view=None,
+                       diff_side_view=None):
+        """What a module that makes one resource present or absent returns (see :meth:`converge`).
+
+        Local checks come first, so bad input fails before the connection settings are even used:
+        ``validate_id(params["id"])``, then ``local_inputs(self)``, which checks and loads what the module reads
+        from its options or files and returns more keyword arguments for ``ensure``. ``diff_side_view`` shapes each
+        side of the diff (as ``present_view`` shapes the resource), e.g. to mask secrets.
+        """
+        if validate_id is not None:
+            validate_id(self.params["id"])
+        ensure_kwargs = local_inputs(self) if local_inputs is not None else {}
+        result = self.converge(ensure, result_key, present_view=present_view, **ensure_kwargs)
+        if diff_side_view is not None and "diff" in result:
+            result["diff"] = dict((side, diff_side_view(view)) for side, view in result["diff"].items())
+        return result
+
+    def run_state(self, ensure, result_key, **kwargs):
+        """Converge one resource to ``state`` (:meth:`converge_state`, same arguments) and exit with the result."""
+        self.run(self.converge_state, ensure, result_key, **kwargs)
+
+    def read_one_or_all(self, get_one, list_all, validate_id=None):
+        """What an ``_info`` module with an optional ``id`` reads: ``[get_one(client, id)]`` when an id is asked
+        for (``[]`` when there is no such resource; ``validate_id(id)`` first), else ``list_all(client)``."""
+        client = self.client
+        wanted = self.params["id"]
+        if wanted is None:
+            return list_all(client)
+        if validate_id is not None:
+            validate_id(wanted)
+        found = get_one(client, wanted)
+        return [found] if found else []
+
     def run(self, function, *args, **kwargs):
         """Call ``function(*args, **kwargs)`` and exit with its result, turning known errors into one-line failures.
 
@@ -152,6 +199,18 @@ def validate_id(value, pattern, what, rule, field="id"):
     if not isinstance(value, str) or not pattern.match(value):
         raise ValueError("%s %s is not a valid %s: use %s" % (field, quoted(value), what, rule))
     return value
+
+
+def decode_base64(value):
+    """``(text, data)``: ``value`` without white space, and the bytes that base64 text encodes (None when ``value``
+    is no base64 text). For checking keys given as base64, in messages that never repeat the value."""
+    text = "".join(value.split()) if isinstance(value, str) else ""
+    if not text:
+        return text, None
+    try:
+        return text, base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return text, None
 
 
 def listed(items, shown=10):

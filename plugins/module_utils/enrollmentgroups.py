@@ -9,13 +9,12 @@ Symmetric group keys grant every device of the group: they are compared and sent
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import re
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient, quoted
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import (
+    decode_base64,
     differences,
     guarded_patch,
     settle_write,
@@ -45,13 +44,7 @@ def validate_enrollment_group_id(group_id, field="id"):
 
 def validate_group_key(value, option):
     """A symmetric key must be base64 of 16 to 64 bytes. The message never repeats the value."""
-    text = "".join(value.split()) if isinstance(value, str) else None
-    decoded = None
-    if text:
-        try:
-            decoded = base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            decoded = None
+    text, decoded = decode_base64(value)
     if decoded is None or not MIN_KEY_BYTES <= len(decoded) <= MAX_KEY_BYTES:
         raise ValueError("%s must be base64 of %d to %d bytes (a symmetric key such as IoT Central generates)"
                          % (option, MIN_KEY_BYTES, MAX_KEY_BYTES))

@@ -149,7 +149,7 @@ action:
   sample: created
 """
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule, state_argspec
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.manifests import (
     ensure_manifest,
     load_manifest_data,
@@ -158,31 +158,28 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.manifests impo
 )
 
 
-def converge(module):
+def manifest_data(module):
+    """The manifest content asked for (``data``, or read from ``src``); None leaves the content as it is."""
     params = module.params
-    validate_manifest_id(params["id"])
     data = None
     if params["state"] == "present" and (params["data"] is not None or params["src"] is not None):
         data = load_manifest_data(data=params["data"], src=params["src"])
-    result = module.converge(ensure_manifest, "deployment_manifest", present_view=masked, data=data)
-    if "diff" in result:
-        result["diff"] = dict((side, masked(view)) for side, view in result["diff"].items())
-    return result
+    return {"data": data}
 
 
 def main():
     module = IoTCentralModule(
-        argument_spec=dict(
-            id=dict(type="str", required=True, aliases=["manifest_id"]),
+        argument_spec=state_argspec(
+            "manifest_id",
             display_name=dict(type="str"),
             data=dict(type="dict"),
             src=dict(type="path"),
             organizations=dict(type="list", elements="str"),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         mutually_exclusive=[("data", "src")],
     )
-    module.run(converge, module)
+    module.run_state(ensure_manifest, "deployment_manifest", validate_id=validate_manifest_id,
+                     local_inputs=manifest_data, present_view=masked, diff_side_view=masked)
 
 
 if __name__ == "__main__":

@@ -78,11 +78,8 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.manifests impo
 
 
 def read(module):
-    params = module.params
-    if params["id"] is not None:
-        manifest = get_manifest(module.client, validate_manifest_id(params["id"]))
-        return {"changed": False, "deployment_manifests": [masked(manifest)] if manifest else []}
-    return {"changed": False, "deployment_manifests": [masked(manifest) for manifest in list_manifests(module.client)]}
+    manifests = module.read_one_or_all(get_manifest, list_manifests, validate_id=validate_manifest_id)
+    return {"changed": False, "deployment_manifests": [masked(manifest) for manifest in manifests]}
 
 
 def main():

@@ -189,20 +189,15 @@ action:
   sample: updated
 """
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule, state_argspec
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import validate_device_id, with_status
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.manifests import ensure_edge_device
 
 
-def converge(module):
-    validate_device_id(module.params["id"])
-    return module.converge(ensure_edge_device, "device", present_view=with_status)
-
-
 def main():
     module = IoTCentralModule(
-        argument_spec=dict(
-            id=dict(type="str", required=True, aliases=["device_id"]),
+        argument_spec=state_argspec(
+            "device_id",
             display_name=dict(type="str"),
             template=dict(type="str"),
             simulated=dict(type="bool"),
@@ -210,10 +205,9 @@ def main():
             organizations=dict(type="list", elements="str"),
             edge=dict(type="bool"),
             deployment_manifest=dict(type="str"),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
     )
-    module.run(converge, module)
+    module.run_state(ensure_edge_device, "device", validate_id=validate_device_id, present_view=with_status)
 
 
 if __name__ == "__main__":

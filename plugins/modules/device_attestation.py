@@ -177,19 +177,18 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils import x509 as x509_utils
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.attestation import ensure_attestation, load_desired
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule, state_argspec
 
 
-def converge(module):
-    # Local checks first: bad input fails before the connection settings are even used.
-    loaded = load_desired(module.params)
-    return module.converge(ensure_attestation, "attestation", warn=module.module.warn, loaded=loaded)
+def local_inputs(module):
+    """The attestation asked for, checked and loaded (keys, certificates read from their files)."""
+    return {"warn": module.module.warn, "loaded": load_desired(module.params)}
 
 
 def main():
     module = IoTCentralModule(
-        argument_spec=dict(
-            id=dict(type="str", required=True, aliases=["device_id"]),
+        argument_spec=state_argspec(
+            "device_id",
             attestation=dict(type="str", choices=["symmetric_key", "x509", "tpm"]),
             primary_key=dict(type="str", no_log=True),
             secondary_key=dict(type="str", no_log=True),
@@ -198,7 +197,6 @@ def main():
             secondary_certificate=dict(type="str"),
             secondary_certificate_path=dict(type="path"),
             endorsement_key=dict(type="str", no_log=True),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         mutually_exclusive=[
             ("primary_certificate", "primary_certificate_path"),
@@ -211,7 +209,7 @@ def main():
                                                      "secondary_certificate", "secondary_certificate_path")) \
             and not x509_utils.HAS_CRYPTOGRAPHY:
         module.fail(missing_required_lib("cryptography"), exception=x509_utils.CRYPTOGRAPHY_IMPORT_ERROR)
-    module.run(converge, module)
+    module.run_state(ensure_attestation, "attestation", local_inputs=local_inputs)
 
 
 if __name__ == "__main__":

@@ -133,27 +133,21 @@ action:
   sample: created
 """
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule, state_argspec
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devicegroups import ensure_device_group, validate_group_id
-
-
-def converge(module):
-    validate_group_id(module.params["id"])
-    return module.converge(ensure_device_group, "device_group")
 
 
 def main():
     module = IoTCentralModule(
-        argument_spec=dict(
-            id=dict(type="str", required=True, aliases=["group_id"]),
+        argument_spec=state_argspec(
+            "group_id",
             display_name=dict(type="str"),
             description=dict(type="str"),
             filter=dict(type="str"),
             organizations=dict(type="list", elements="str"),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
     )
-    module.run(converge, module)
+    module.run_state(ensure_device_group, "device_group", validate_id=validate_group_id)
 
 
 if __name__ == "__main__":

@@ -110,15 +110,9 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.devicegroups i
 
 
 def read(module):
-    params = module.params
-    client = module.client
-    if params["id"] is not None:
-        group = get_group(client, validate_group_id(params["id"]))
-        groups = [group] if group else []
-    else:
-        groups = list_device_groups(client)
-    if params["members"]:
-        groups = [dict(group, members=list_group_members(client, group["id"], page_size=100)) for group in groups]
+    groups = module.read_one_or_all(get_group, list_device_groups, validate_id=validate_group_id)
+    if module.params["members"]:
+        groups = [dict(group, members=list_group_members(module.client, group["id"], page_size=100)) for group in groups]
     return {"changed": False, "device_groups": groups}
 
 

@@ -116,18 +116,20 @@ devices:
       sample: registered
 """
 
+from functools import partial
+
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import get_device, list_devices, validate_device_id, with_status
 
 
 def read(module):
     params = module.params
-    if params["id"] is not None:
-        device = get_device(module.client, validate_device_id(params["id"]))
-        return {"changed": False, "devices": [with_status(device)] if device else []}
+    # Before the connection settings are used; limit is never set with id (mutually exclusive).
     if params["limit"] is not None and params["limit"] < 1:
         raise ValueError("limit must be a positive number of devices")
-    devices = list_devices(module.client, filter=params["filter"], order_by=params["order_by"], limit=params["limit"])
+    listing = partial(list_devices, filter=params["filter"], order_by=params["order_by"], limit=params["limit"])
+    devices = module.read_one_or_all(lambda client, device_id: with_status(get_device(client, device_id)), listing,
+                                     validate_id=validate_device_id)
     return {"changed": False, "devices": devices}
 
 

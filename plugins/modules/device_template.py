@@ -160,7 +160,7 @@ action:
   sample: created
 """
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule, state_argspec
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.templates import (
     ensure_device_template,
     summary,
@@ -168,22 +168,16 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.templates impo
 )
 
 
-def converge(module):
-    validate_template_id(module.params["id"])
-    return module.converge(ensure_device_template, "device_template", present_view=summary)
-
-
 def main():
     module = IoTCentralModule(
-        argument_spec=dict(
-            id=dict(type="str", required=True, aliases=["template_id"]),
+        argument_spec=state_argspec(
+            "template_id",
             content=dict(type="raw"),
             display_name=dict(type="str"),
             allow_breaking_changes=dict(type="bool", default=False),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
     )
-    module.run(converge, module)
+    module.run_state(ensure_device_template, "device_template", validate_id=validate_template_id, present_view=summary)
 
 
 if __name__ == "__main__":

@@ -117,6 +117,8 @@ device_templates:
       sample: {"@id": "dtmi:contoso:Thermostat;1", "@type": [ModelDefinition, DeviceModel], "capabilityModel": {}}
 """
 
+from functools import partial
+
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.templates import (
     get_template,
@@ -128,12 +130,8 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.templates impo
 
 def read(module):
     params = module.params
-    if params["id"] is not None:
-        template = get_template(module.client, validate_template_id(params["id"]))
-        templates = [template] if template else []
-    else:
-        templates = list_templates(module.client, filter=params["filter"], order_by=params["order_by"],
-                                   page_size=params["page_size"])
+    listing = partial(list_templates, filter=params["filter"], order_by=params["order_by"], page_size=params["page_size"])
+    templates = module.read_one_or_all(get_template, listing, validate_id=validate_template_id)
     return {"changed": False, "device_templates": [summary(t, with_content=params["content"]) for t in templates]}
 
 

@@ -175,19 +175,14 @@ action:
   sample: created
 """
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule, state_argspec
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.enrollmentgroups import ensure_enrollment_group, validate_enrollment_group_id
-
-
-def converge(module):
-    validate_enrollment_group_id(module.params["id"])
-    return module.converge(ensure_enrollment_group, "enrollment_group")
 
 
 def main():
     module = IoTCentralModule(
-        argument_spec=dict(
-            id=dict(type="str", required=True, aliases=["group_id"]),
+        argument_spec=state_argspec(
+            "group_id",
             display_name=dict(type="str"),
             enabled=dict(type="bool"),
             type=dict(type="str", choices=["iot", "iotEdge"]),
@@ -195,10 +190,9 @@ def main():
             primary_key=dict(type="str", no_log=True),
             secondary_key=dict(type="str", no_log=True),
             recreate_on_attestation_change=dict(type="bool", default=False),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
     )
-    module.run(converge, module)
+    module.run_state(ensure_enrollment_group, "enrollment_group", validate_id=validate_enrollment_group_id)
 
 
 if __name__ == "__main__":

@@ -100,16 +100,17 @@ enrollment_groups:
       sample: 0ne00ABCDEF
 """
 
+from functools import partial
+
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.enrollmentgroups import list_enrollment_groups, read_enrollment_group
 
 
 def read(module):
-    params = module.params
-    if params["id"] is not None:
-        group = read_enrollment_group(module.client, params["id"], include_keys=params["include_keys"])
-        return {"changed": False, "enrollment_groups": [group] if group else []}
-    return {"changed": False, "enrollment_groups": list_enrollment_groups(module.client, include_keys=params["include_keys"])}
+    include_keys = module.params["include_keys"]
+    groups = module.read_one_or_all(partial(read_enrollment_group, include_keys=include_keys),
+                                    partial(list_enrollment_groups, include_keys=include_keys))
+    return {"changed": False, "enrollment_groups": groups}
 
 
 def main():

@@ -69,6 +69,8 @@ jobs:
             "devices": [{"id": "ctl-00001", "status": "failed"}]}]
 """
 
+from functools import partial
+
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.jobs import (
     get_job,
@@ -80,15 +82,10 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.jobs import (
 
 def read(module):
     params = module.params
-    client = module.client
-    if params["id"] is None:
-        return {"changed": False, "jobs": list_jobs(client, params["status"])}
-    job = get_job(client, validate_job_id(params["id"]))
-    if job is None:
-        return {"changed": False, "jobs": []}
-    if params["devices"]:
-        job = dict(job, devices=job_devices(client, job["id"], params["device_status"]))
-    return {"changed": False, "jobs": [job]}
+    jobs = module.read_one_or_all(get_job, partial(list_jobs, statuses=params["status"]), validate_id=validate_job_id)
+    if params["id"] is not None and params["devices"]:
+        jobs = [dict(job, devices=job_devices(module.client, job["id"], params["device_status"])) for job in jobs]
+    return {"changed": False, "jobs": jobs}
 
 
 def main():

@@ -106,25 +106,19 @@ action:
   sample: created
 """
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule, state_argspec
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.organizations import ensure_organization, validate_organization_id
-
-
-def converge(module):
-    validate_organization_id(module.params["id"])
-    return module.converge(ensure_organization, "organization")
 
 
 def main():
     module = IoTCentralModule(
-        argument_spec=dict(
-            id=dict(type="str", required=True, aliases=["organization_id"]),
+        argument_spec=state_argspec(
+            "organization_id",
             display_name=dict(type="str"),
             parent=dict(type="str"),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
     )
-    module.run(converge, module)
+    module.run_state(ensure_organization, "organization", validate_id=validate_organization_id)
 
 
 if __name__ == "__main__":

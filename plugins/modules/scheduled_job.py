@@ -115,16 +115,15 @@ action:
   sample: created
 """
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule, state_argspec
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.jobs import job_argument_spec
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.scheduledjobs import ensure_scheduled_job
 
 
 def main():
     module = IoTCentralModule(
-        argument_spec=dict(
-            job_argument_spec(),
-            id=dict(type="str", required=True, aliases=["scheduled_job_id"]),
+        argument_spec=dict(job_argument_spec(), **state_argspec(
+            "scheduled_job_id",
             schedule=dict(type="dict", options=dict(
                 start=dict(type="str", required=True),
                 recurrence=dict(type="str", choices=["daily", "weekly", "monthly"]),
@@ -132,10 +131,9 @@ def main():
                 end_occurrences=dict(type="int"),
             )),
             enabled=dict(type="bool"),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-        ),
+        )),
     )
-    module.run(module.converge, ensure_scheduled_job, "scheduled_job")
+    module.run_state(ensure_scheduled_job, "scheduled_job")
 
 
 if __name__ == "__main__":

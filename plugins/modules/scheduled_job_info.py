@@ -62,15 +62,9 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.scheduledjobs 
 
 
 def read(module):
-    params = module.params
-    client = module.client
-    if params["id"] is not None:
-        found = get_scheduled_job(client, params["id"])
-        scheduled = [found] if found else []
-    else:
-        scheduled = list_scheduled_jobs(client)
-    if params["runs"]:
-        scheduled = [dict(item, runs=scheduled_job_runs(client, item["id"])) for item in scheduled]
+    scheduled = module.read_one_or_all(get_scheduled_job, list_scheduled_jobs)
+    if module.params["runs"]:
+        scheduled = [dict(item, runs=scheduled_job_runs(module.client, item["id"])) for item in scheduled]
     return {"changed": False, "scheduled_jobs": scheduled}
 
 

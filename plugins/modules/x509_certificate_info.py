@@ -101,24 +101,9 @@ certificates:
     secondary: null
   contains:
     primary:
-      description: The primary entry, as the API returns it without the certificate body, plus C(sha1Thumbprint).
+      description: The primary entry, as in RV(x509_certificates) but without C(entry).
       type: dict
       returned: when the group uses X.509 attestation
-      contains:
-        verified:
-          description: Whether the certificate is verified.
-          type: bool
-          sample: true
-        sha1Thumbprint:
-          description: SHA-1 thumbprint of the certificate (upper-case hex), copied from C(info.sha1Thumbprint).
-          type: str
-          sample: 644543467786B60C14DFE6B7C968A1990CF63EAC
-        info:
-          description: Information about the certificate as the API returns it.
-          type: dict
-        etag:
-          description: Etag of the entry.
-          type: str
     secondary:
       description: The secondary entry, like RV(certificates.primary).
       type: dict

@@ -3,12 +3,9 @@ emulator through the real client."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient, IoTCentralError
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralError
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.commands import (
     check_timeouts,
     command_history,
@@ -17,11 +14,13 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.commands impor
     read_timeout,
     run_command,
 )
-
-TESTS = Path(__file__).resolve().parents[3]
-TEMPLATES = {t["@id"]: t for t in json.loads((TESTS / "emulator" / "data" / "device_templates.json").read_text())}
-EDGE = json.loads((TESTS / "integration" / "files" / "edge_templates.json").read_text())[0]
-THERMOSTAT = "dtmi:contoso:Thermostat;1"
+from ansible_collections.fleetops.iotcentral.tests.unit.plugins.module_utils.iotc_emulator_fixtures import (  # noqa: F401 pylint: disable=unused-import
+    EDGE,
+    TEMPLATES,
+    THERMOSTAT,
+    emulator,
+    emulator_client,
+)
 
 
 def test_paths():
@@ -56,27 +55,14 @@ def test_template_checks():
                            True) is None
 
 
-@pytest.fixture(scope="module")
-def emulator():
-    from emulator.server import start_emulator
-
-    handle = start_emulator(port=0, rate_limit=0)
-    yield handle
-    handle.stop()
-
-
 @pytest.fixture
 def client(emulator):
-    from emulator.defaults import ADMIN_TOKEN
+    """A client of the emulator that has a simulated thermostat (it answers commands) and an offline one."""
+    def thermostats(api):
+        api.put("/devices/sim", {"template": THERMOSTAT, "simulated": True})
+        api.put("/devices/offline", {"template": THERMOSTAT})
 
-    emulator.reset()
-    emulator.reset_stats()
-    api = IoTCentralClient(emulator.base_url, api_token=ADMIN_TOKEN, rate_limit=0)
-    api.put("/devices/sim", {"template": THERMOSTAT, "simulated": True})
-    api.put("/devices/offline", {"template": THERMOSTAT})
-    yield api
-    api.close()
-    assert emulator.stats()["spec_violations"] == []
+    yield from emulator_client(emulator, seed=thermostats)
 
 
 def test_run_check_mode_and_history(client, emulator):

@@ -3,13 +3,9 @@ device_fleet's properties against an in-process emulator through the real client
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.capabilities import template_model, value_problem
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.fleet import converge_fleet, plan_device, validate_fleet
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties import (
     ack_state,
@@ -21,12 +17,14 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.properties imp
     template_problem,
     validate_values,
 )
-
-TESTS = Path(__file__).resolve().parents[3]
-TEMPLATES = {t["@id"]: t for t in json.loads((TESTS / "emulator" / "data" / "device_templates.json").read_text())}
-EDGE = json.loads((TESTS / "integration" / "files" / "edge_templates.json").read_text())[0]
-THERMOSTAT = "dtmi:contoso:Thermostat;1"
-CONTROLLER = "dtmi:contoso:TemperatureController;1"
+from ansible_collections.fleetops.iotcentral.tests.unit.plugins.module_utils.iotc_emulator_fixtures import (  # noqa: F401 pylint: disable=unused-import
+    CONTROLLER,
+    EDGE,
+    TEMPLATES,
+    THERMOSTAT,
+    emulator,
+    emulator_client,
+)
 
 
 @pytest.mark.parametrize("left, right, same", [
@@ -150,25 +148,9 @@ def test_plan_device_counts_a_property_change_as_an_update():
 
 
 # ------------------------------------------------------------------------------------ against the emulator
-@pytest.fixture(scope="module")
-def emulator():
-    from emulator.server import start_emulator
-
-    handle = start_emulator(port=0, rate_limit=0)
-    yield handle
-    handle.stop()
-
-
 @pytest.fixture
 def client(emulator):
-    from emulator.defaults import ADMIN_TOKEN
-
-    emulator.reset()
-    emulator.reset_stats()
-    api = IoTCentralClient(emulator.base_url, api_token=ADMIN_TOKEN, rate_limit=0)
-    yield api
-    api.close()
-    assert emulator.stats()["spec_violations"] == []
+    yield from emulator_client(emulator)
 
 
 def test_ensure_properties_reads_the_template_only_to_write(client, emulator):
