@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: devices
 short_description: Azure IoT Central devices as an Ansible inventory
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads the devices of an Azure IoT Central application and makes each one an inventory host.
   - Devices can be narrowed on the server (O(filter), O(device_groups)) and on the client (O(include), O(exclude)).

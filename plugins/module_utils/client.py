@@ -32,7 +32,7 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.ratelimit impo
     shared_bucket_for,
 )
 
-COLLECTION_VERSION = "0.1.0"
+COLLECTION_VERSION = "1.0.0"
 USER_AGENT = "fleetops.iotcentral/" + COLLECTION_VERSION
 
 STABLE_API_VERSION = "2022-07-31"

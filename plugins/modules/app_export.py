@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: app_export
 short_description: Write an Azure IoT Central application as the variables file of the role fleetops.iotcentral.app
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads an IoT Central application and writes what it holds as the variables of the role
     R(fleetops.iotcentral.app,ansible_collections.fleetops.iotcentral.app_role), in YAML, so that applying the role

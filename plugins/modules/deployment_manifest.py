@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: deployment_manifest
 short_description: Create, update or delete an IoT Edge deployment manifest in an Azure IoT Central application
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes one IoT Edge deployment manifest stored in IoT Central match the given content, idempotently. A deployment
     manifest lists the modules an IoT Edge device runs and their settings; assign one to a device with

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: deployment_manifest_info
 short_description: Get one or all IoT Edge deployment manifests of an Azure IoT Central application
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - With O(id), returns that deployment manifest (an empty list if it does not exist); otherwise every manifest,
     following every page.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: device
 short_description: Create, update or delete a device in an Azure IoT Central application
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes one IoT Central device match the given settings, idempotently.
   - A missing device is created with C(PUT). An existing one is updated with C(PATCH) carrying only the fields

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: device_attestation
 short_description: Set or remove the individual enrollment (attestation) of an Azure IoT Central device
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes the individual attestation of one IoT Central device match the given settings, idempotently - the
     credentials the device itself proves when it connects, instead of those of an enrollment group. One of a

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: device_attestation_info
 short_description: Get the individual attestation of an Azure IoT Central device
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Returns the individual enrollment (attestation) of one device - its type, and for X.509 the SHA-1 thumbprints
     of its client certificates. RV(attestation) is V(null) when the device has none (it connects through an

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: device_command
 short_description: Run a command on an Azure IoT Central device and return its response
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Runs a command the device's template declares, on the device's root interface, a component (O(component)),
     an IoT Edge module (O(module)) or a module's component, with an optional request payload, and waits for the

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: device_command_info
 short_description: Read the execution history of a command of an Azure IoT Central device
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Returns the executions of one command of a device (its root interface, a component, an IoT Edge module or a
     module's component) that the service keeps, with their request, response and response code

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: device_credentials_info
 short_description: Get the connection credentials (ID scope and keys) of an Azure IoT Central device
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Returns what a device needs to connect through the Device Provisioning Service, the application's ID scope
     and the device's symmetric keys (or its X.509 or TPM attestation details).

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: device_fleet
 short_description: Converge many devices of an Azure IoT Central application in one task
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes a list of IoT Central devices match the given settings in one task, idempotently, and optionally deletes
     the devices of a given scope that are not listed (O(purge)).

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: device_group
 short_description: Create, update or delete a device group in an Azure IoT Central application
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes one IoT Central device group match the given settings, idempotently.
   - A device group is defined by a query (O(filter)) that selects its devices. IoT Central uses device groups for

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: device_group_info
 short_description: Get one or all device groups of an Azure IoT Central application, optionally with their devices
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - With O(id), returns that device group (an empty list if it does not exist); otherwise every device group,
     following every page.

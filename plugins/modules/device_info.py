@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: device_info
 short_description: Get one device, or a filtered and ordered list of devices, from Azure IoT Central
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - With O(id), returns that device (an empty list if it does not exist).
   - Otherwise lists devices, filtered and ordered by the service itself, following every page.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: device_properties
 short_description: Set writable property values of an Azure IoT Central device, its components or modules
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes the desired values of writable properties of one device match O(properties), idempotently.
   - The properties of the device's root interface are set by default; O(component) and O(module) select a

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: device_properties_info
 short_description: Read the property values of an Azure IoT Central device and whether it acknowledged its settings
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Returns the property values a device reported and, for each writable property set through the API, its desired
     value and version, last update, and whether the device acknowledged it (C(in_sync)), not yet (C(pending)), or

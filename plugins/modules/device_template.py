@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: device_template
 short_description: Publish, update or delete a device template of an Azure IoT Central application
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes one IoT Central device template match a DTDL document, idempotently.
   - A missing template is created and published with C(PUT). An existing one is updated with C(PATCH) carrying only

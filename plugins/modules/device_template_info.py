@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: device_template_info
 short_description: Get one device template, or a filtered list of them, from Azure IoT Central
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - With O(id), returns that template (an empty list if it does not exist).
   - Otherwise lists the application's templates, following every page; O(filter), O(order_by) and O(page_size)

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: enrollment_group
 short_description: Create, update or delete an enrollment group in an Azure IoT Central application
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes one IoT Central enrollment group match the given settings, idempotently. Enrollment groups decide how
     devices authenticate when they connect - with a symmetric group key or with X.509 certificates signed by a

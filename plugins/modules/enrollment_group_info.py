@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: enrollment_group_info
 short_description: Get one or all enrollment groups of an Azure IoT Central application
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - With O(id), returns that enrollment group (an empty list if it does not exist); otherwise every enrollment
     group, following every page.

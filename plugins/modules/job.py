@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: job
 short_description: Run an Azure IoT Central job on a device group, wait for it, stop, resume or re-run it
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Starts an IoT Central job that sets property or cloud property values, runs a command, or migrates devices to
     another device template, on every device of a device group, server-side, in batches, with a cancellation

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: job_info
 short_description: Read Azure IoT Central jobs and the outcome of each device
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - With O(id), returns that job and the status of each of its devices (C(completed), C(failed), C(pending), ...).
   - Without O(id), returns every job of the application, optionally only those with a given O(status).

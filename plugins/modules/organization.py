@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: organization
 short_description: Create, update or delete an organization of an Azure IoT Central application
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes one IoT Central organization match the given settings, idempotently. Organizations form a hierarchy
     that scopes devices, device groups, users and API tokens.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: organization_info
 short_description: Get one or all organizations of an Azure IoT Central application
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - With O(id), returns that organization (an empty list if it does not exist); otherwise every organization,
     following every page.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: scheduled_job
 short_description: Create, update or delete a scheduled job in an Azure IoT Central application
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Makes one IoT Central scheduled job match the given settings, idempotently. A scheduled job runs a job (see
     M(fleetops.iotcentral.job)) on a device group at its start time, once or again every day, week or month.

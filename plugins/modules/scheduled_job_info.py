@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: scheduled_job_info
 short_description: Read Azure IoT Central scheduled jobs and the jobs they ran
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - With O(id), returns that scheduled job; without, every scheduled job of the application.
   - With O(runs=true), each one carries the jobs it has run (C(runs)), with their status and progress.

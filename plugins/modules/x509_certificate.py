@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: x509_certificate
 short_description: Upload, verify or remove the X.509 certificate of an IoT Central enrollment group
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Sets the primary or secondary X.509 signing certificate of an enrollment group that uses X.509 attestation
     (see M(fleetops.iotcentral.enrollment_group)), and verifies it.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: x509_certificate_info
 short_description: Get the X.509 certificates of an IoT Central enrollment group
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Returns, for the primary and the secondary entry of an X.509 enrollment group, whether a certificate is set,
     its SHA-1 thumbprint and whether it is verified.

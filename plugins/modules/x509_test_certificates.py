@@ -9,7 +9,7 @@ DOCUMENTATION = r'''
 ---
 module: x509_test_certificates
 short_description: Generate test X.509 certificates for IoT Central enrollment groups
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - fleetops engineering (@fleetops)
 description:
