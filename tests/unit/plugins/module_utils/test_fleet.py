@@ -462,6 +462,7 @@ def test_a_deployment_manifest_needs_an_iot_edge_device_before_any_write():
                                                       dict((d, dict(v)) for d, v in client.devices.items())))
     assert client.writes == []
 
+
 # --------------------------------------------------------------------------------------- writing while listing
 class SpanListing:
     """Stands in for listing.list_partitioned: hands the listing to ``on_span`` in two parts split at ``cut``
