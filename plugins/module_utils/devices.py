@@ -187,8 +187,9 @@ def list_devices(client, filter=None, order_by=None, limit=None, page_size=None,
     if concurrency > 1 and limit is None and not order_by and version == PREVIEW_API_VERSION:
         on_shaped = None
         if on_span is not None:
-            def on_shaped(span, devices):
+            def shaped(span, devices):
                 on_span(span, [shape(device) for device in devices])
+            on_shaped = shaped
         try:
             return [shape(device) for device in
                     list_partitioned(client, filter, page_size=page_size, concurrency=concurrency, api_version=version,

@@ -184,8 +184,9 @@ def fetch_inventory(client, filter=None, order_by=None, page_size=None, device_g
     else:
         on_span = None
         if on_records is not None:
-            def on_span(span, devices):
+            def preview(span, devices):
                 on_records(span, [device_record(device) for device in devices])
+            on_span = preview
         listed = list_devices(client, filter=filter, order_by=order_by, page_size=page_size,
                               concurrency=list_concurrency, on_span=on_span)
 
