@@ -347,25 +347,32 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 data = None
             if not is_cache_data(data):
                 data = None
+        early = None
         if data is None:
-            data = self._fetch(settings)
+            data, early = self._fetch(settings)
             if use_cache:
                 self._cache[self.get_cache_key(path)] = data
-        self._populate(data, settings)
+        self._populate(data, settings, early)
 
     def _fetch(self, settings):
+        """The data for the cache, and the hosts added while it was read (see :meth:`_early_hosts`)."""
         client = settings["client"]
+        on_records, early = self._early_hosts(settings)
         try:
-            return fetch_inventory(client, filter=settings["filter"], order_by=settings["order_by"],
+            data = fetch_inventory(client, filter=settings["filter"], order_by=settings["order_by"],
                                    page_size=settings["page_size"], device_groups=settings["device_groups"],
                                    device_group_groups=settings["device_group_groups"],
                                    concurrency=settings["device_group_concurrency"],
-                                   list_concurrency=settings["list_concurrency"])
-        except IoTCentralError as exc:
-            raise AnsibleParserError("%s: cannot read the devices of %s, so no host was added: %s"
-                                     % (self.NAME, settings["base_url"], exc))
+                                   list_concurrency=settings["list_concurrency"], on_records=on_records)
+        except BaseException as exc:
+            self._take_back(early["state"])
+            if isinstance(exc, IoTCentralError):
+                raise AnsibleParserError("%s: cannot read the devices of %s, so no host was added: %s"
+                                         % (self.NAME, settings["base_url"], exc))
+            raise
         finally:
             client.close()
+        return data, early
 
     # ------------------------------------------------------------------ building the inventory
 
@@ -485,50 +492,108 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for name in names:
             inventory.add_host(hostname, name)
 
-    def _plan(self, data, settings):
-        prefix = settings["hostvars_prefix"]
-        groups_of = memberships(data)
-        self._own_vars = frozenset(prefix + name for name in HOSTVAR_NAMES)
+    def _begin(self, settings):
+        """Fresh per-parse state; what the inventory held before (for taking back what this source added)."""
+        self._own_vars = frozenset(settings["hostvars_prefix"] + name for name in HOSTVAR_NAMES)
         self._inputs = {}
         self._memo = {}
-        items = [(record, wrap_var(host_vars(record, prefix, groups_of))) for record in data["devices"]]
+        compose = settings["compose"]
+        # With compose setting one of our own variable names, the variables the group steps fetch back from
+        # the host differ from ours: no shortcut then.
+        shortcut = not any(name in self._own_vars for name in (compose or {}))
+        keyed_groups = settings["keyed_groups"]
+        return {"known_hosts": set(self.inventory.hosts), "known_groups": set(self.inventory.groups), "owners": {},
+                "shortcut": shortcut,
+                "keyed_inputs": self._keyed_group_inputs(keyed_groups) if shortcut and keyed_groups else None}
+
+    def _plan(self, records, settings, state, groups_of=None):
+        prefix = settings["hostvars_prefix"]
+        items = [(record, wrap_var(host_vars(record, prefix, groups_of))) for record in records]
         items = select_devices(items, settings["include"], settings["exclude"], self._test)
         evaluate = self._evaluate if needs_templating(settings["hostnames"]) else None
-        return assign_hostnames(items, settings["hostnames"], evaluate)
+        return assign_hostnames(items, settings["hostnames"], evaluate, owners=state["owners"])
 
-    def _populate(self, data, settings):
-        try:
-            hosts = self._plan(data, settings)
-        except InventoryError as exc:
-            raise AnsibleParserError("%s: %s" % (self.NAME, exc))
-
+    def _add_hosts(self, hosts, settings, state):
         inventory = self.inventory
-        known_hosts = set(inventory.hosts)
-        known_groups = set(inventory.groups)
         strict = settings["strict"]
         compose, groups, keyed_groups = settings["compose"], settings["groups"], settings["keyed_groups"]
+        shortcut = state["shortcut"]
+        for hostname, _record, variables in hosts:
+            inventory.add_host(hostname)
+            host = inventory.get_host(hostname)
+            # Host.set_variable() per variable costs more than everything else per host at 50,000 hosts; it only
+            # untags and validates the name (ours are fixed, valid names) and merges mappings (ours are none).
+            host.vars.update(variables)
+            if compose:
+                self._set_composite_vars(compose, variables, hostname, strict=strict)
+            if groups:
+                inputs = tuple(groups.values()) if shortcut and isinstance(groups, dict) else None
+                self._join_groups(self._add_host_to_composed_groups, "groups", groups, inputs, variables,
+                                  hostname, strict)
+            if keyed_groups:
+                self._join_groups(self._add_host_to_keyed_groups, "keyed_groups", keyed_groups, state["keyed_inputs"],
+                                  variables, hostname, strict)
+
+    def _take_back(self, state):
+        """Remove every host and group added since ``state`` was taken: Ansible keeps whatever a failed source added."""
+        inventory = self.inventory
+        for hostname in set(inventory.hosts) - state["known_hosts"]:
+            inventory.remove_host(inventory.hosts[hostname])
+        for group_name in set(inventory.groups) - state["known_groups"]:
+            inventory.remove_group(inventory.groups[group_name])
+
+    def _early_hosts(self, settings):
+        """A listener that adds hosts while the device list is still being read, and its state.
+
+        The listing waits on the rate limiter most of the time: the parts of the id space it has finished are
+        turned into hosts meanwhile, in id order (a part is taken once every part before it has arrived), exactly
+        as :meth:`_populate` would add them. Any error stops it and takes its hosts back; :meth:`_populate` then
+        builds everything again from the full list, so errors and their order are the ones it gives.
+        """
+        early = {"state": self._begin(settings), "records": [], "parts": {}, "next": (None, True), "failed": False}
+
+        def on_records(span, records):
+            if early["failed"]:
+                return
+            low, low_included, high, high_included = span
+            early["parts"][(low, low_included)] = (high, high_included, records)
+            try:
+                while early["next"] in early["parts"]:
+                    high, high_included, part = early["parts"].pop(early["next"])
+                    hosts = self._plan(part, settings, early["state"])
+                    self._add_hosts(hosts, settings, early["state"])
+                    early["records"].extend(part)
+                    if high is None:
+                        break
+                    # The next part starts right after this one: "id gt <last>" or "id ge <bound>".
+                    early["next"] = (high, not high_included)
+            except Exception:  # pylint: disable=broad-exception-caught
+                early["failed"] = True
+                self._take_back(early["state"])
+
+        return on_records, early
+
+    def _populate(self, data, settings, early=None):
+        records = data["devices"]
+        state = None
+        if early is not None and not early["failed"]:
+            done = early["records"]
+            # The parts are a preview of the listing: they count only if the list starts with exactly them.
+            if len(done) <= len(records) and all(a == b for a, b in zip(done, records)):
+                state, records = early["state"], records[len(done):]
+            else:
+                self._take_back(early["state"])
+        if state is None:
+            state = self._begin(settings)
         try:
-            # With compose setting one of our own variable names, the variables the group steps fetch back from
-            # the host differ from ours: no shortcut then.
-            shortcut = not any(name in self._own_vars for name in (compose or {}))
-            keyed_inputs = self._keyed_group_inputs(keyed_groups) if shortcut and keyed_groups else None
-            for hostname, _record, variables in hosts:
-                inventory.add_host(hostname)
-                host = inventory.get_host(hostname)
-                # Host.set_variable() per variable costs more than everything else per host at 50,000 hosts; it only
-                # untags and validates the name (ours are fixed, valid names) and merges mappings (ours are none).
-                host.vars.update(variables)
-                if compose:
-                    self._set_composite_vars(compose, variables, hostname, strict=strict)
-                if groups:
-                    inputs = tuple(groups.values()) if shortcut and isinstance(groups, dict) else None
-                    self._join_groups(self._add_host_to_composed_groups, "groups", groups, inputs, variables,
-                                      hostname, strict)
-                if keyed_groups:
-                    self._join_groups(self._add_host_to_keyed_groups, "keyed_groups", keyed_groups, keyed_inputs,
-                                      variables, hostname, strict)
+            try:
+                hosts = self._plan(records, settings, state, memberships(data))
+            except InventoryError as exc:
+                raise AnsibleParserError("%s: %s" % (self.NAME, exc))
+            self._add_hosts(hosts, settings, state)
             if settings["device_group_groups"]:
-                hostname_of = dict((record["id"], hostname) for hostname, record, _variables in hosts)
+                inventory = self.inventory
+                hostname_of = dict((device_id, hostname) for hostname, device_id in state["owners"].items())
                 made, warnings = device_group_groups(data, settings["device_group_prefix"],
                                                      settings["device_group_group_names"], self._sanitize_group_name,
                                                      hostname_of)
@@ -539,11 +604,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     for hostname in members:
                         inventory.add_child(group_name, hostname)
         except Exception as exc:
-            # Never leave half an inventory behind: Ansible keeps whatever a failed source added.
-            for hostname in set(inventory.hosts) - known_hosts:
-                inventory.remove_host(inventory.hosts[hostname])
-            for group_name in set(inventory.groups) - known_groups:
-                inventory.remove_group(inventory.groups[group_name])
+            self._take_back(state)
             if isinstance(exc, AnsibleError):
                 raise
             raise AnsibleParserError("%s: %s" % (self.NAME, exc))

@@ -167,7 +167,8 @@ def ensure_device(client, spec, check_mode=False, current=None, current_known=Fa
                              put_defaults=put_defaults(device_id) if confirm_create else None)
 
 
-def list_devices(client, filter=None, order_by=None, limit=None, page_size=None, concurrency=1, full=False):  # pylint: disable=redefined-builtin
+def list_devices(client, filter=None, order_by=None, limit=None, page_size=None, concurrency=1, full=False,  # pylint: disable=redefined-builtin
+                 on_span=None):
     """Devices matching a server-side filter, each with its computed status.
 
     ``full`` keeps the content of an assigned deployment manifest (which results never show, see
@@ -175,15 +176,24 @@ def list_devices(client, filter=None, order_by=None, limit=None, page_size=None,
 
     With ``concurrency`` above 1, a whole list in the default order (by id) is read as several id ranges at once
     where the api-version has list parameters (module_utils/listing.py); otherwise one nextLink chain.
+    ``on_span(span, devices)`` is then called with each part of the id space as soon as it is listed (see
+    :func:`list_partitioned`; ``devices`` shaped like the result). Those calls are only a preview: when the service
+    refuses the ranges the result comes from the single chain, so a caller checks them against the result.
     """
     if limit is not None and page_size is None:
         page_size = min(limit, 100)
     shape = (lambda device: dict(device, status=device_status(device))) if full else with_status
     version = client.list_api_version()
     if concurrency > 1 and limit is None and not order_by and version == PREVIEW_API_VERSION:
+        on_shaped = None
+        if on_span is not None:
+            def shaped(span, devices):
+                on_span(span, [shape(device) for device in devices])
+            on_shaped = shaped
         try:
             return [shape(device) for device in
-                    list_partitioned(client, filter, page_size=page_size, concurrency=concurrency, api_version=version)]
+                    list_partitioned(client, filter, page_size=page_size, concurrency=concurrency, api_version=version,
+                                     on_span=on_shaped)]
         except RangeFilterRefused:
             pass  # the single chain below is always exact
     params = client.list_params(filter=filter, order_by=order_by, page_size=page_size, api_version=version)

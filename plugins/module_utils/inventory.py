@@ -140,7 +140,7 @@ def _group_members(client, group_id, page_size, asked):
 
 
 def fetch_inventory(client, filter=None, order_by=None, page_size=None, device_groups=None,  # pylint: disable=redefined-builtin
-                    device_group_groups=False, concurrency=4, list_concurrency=1):
+                    device_group_groups=False, concurrency=4, list_concurrency=1, on_records=None):
     """Everything the inventory needs from the application, as JSON-ready data for the cache.
 
     ``{"format", "devices": [record], "deviceGroups": [{"id", "displayName", "members": [device id]}] or None}``.
@@ -148,6 +148,8 @@ def fetch_inventory(client, filter=None, order_by=None, page_size=None, device_g
     device list is read in the calling thread (as ``list_concurrency`` id ranges at once, see listing.py); the
     client's shared rate limiter keeps the total within the service's budget. Any failure raises: a partial result
     is never returned.
+    ``on_records(span, records)``: when only the device list is read (no device group), called with the records
+    of each part of the id space as soon as it is listed (a preview, see :func:`list_devices`).
     """
     asked = list(dict.fromkeys(device_groups or ()))
     all_groups = None
@@ -180,8 +182,13 @@ def fetch_inventory(client, filter=None, order_by=None, page_size=None, device_g
                     future.cancel()
                 raise
     else:
+        on_span = None
+        if on_records is not None:
+            def preview(span, devices):
+                on_records(span, [device_record(device) for device in devices])
+            on_span = preview
         listed = list_devices(client, filter=filter, order_by=order_by, page_size=page_size,
-                              concurrency=list_concurrency)
+                              concurrency=list_concurrency, on_span=on_span)
 
     if list_all:
         devices = [device_record(device) for device in listed]
@@ -267,13 +274,14 @@ def _name_from(value, entry, device_id):
     return text or None
 
 
-def assign_hostnames(items, hostnames, evaluate=None):
+def assign_hostnames(items, hostnames, evaluate=None, owners=None):
     """``[(hostname, record, hostvars)]``; the first entry of ``hostnames`` giving a non-empty name wins.
 
     ``evaluate(expression, hostvars, device_id)`` computes a Jinja entry (None when it has no value).
     Two devices with one hostname is an error naming both, never a silent merge of two hosts.
+    ``owners`` (hostname -> device id) carries the names of earlier items when the list is assigned in parts.
     """
-    owners = {}
+    owners = {} if owners is None else owners
     result = []
     for record, variables in items:
         name = None

@@ -371,3 +371,77 @@ def test_include_conditions_are_memoised_too(harness, monkeypatch):
     # The exclude condition reads iotc_id, unique per device: once per included device.
     assert evaluated.count("iotc_id.endswith('1')") == 20
     assert len(inventory.hosts) == 18  # 20 enabled, minus d-01 and d-11
+
+
+def _snapshot(inventory):
+    """Everything ansible-inventory would show, in order: hosts with their variables, groups with their hosts."""
+    return ([(name, hostvars(inventory, name)) for name in inventory.hosts],
+            [(name, [host.name for host in group.hosts], [child.name for child in group.child_groups])
+             for name, group in inventory.groups.items()])
+
+
+def _replaying(monkeypatch, order, change=None, fail=None, added=None):
+    """fetch_inventory that first hands the listed devices to on_records as parts of the id space, out of order."""
+    real = plugin_module.fetch_inventory
+
+    def fetch_inventory(client, on_records=None, **kwargs):
+        data = real(client, **kwargs)
+        records = sorted(data["devices"], key=lambda record: record["id"])
+        chunks = [records[index:index + 2] for index in range(0, len(records), 2)]
+        for index in order:
+            chunk = [dict(record) for record in chunks[index]]
+            if change is not None and index == 0:
+                chunk[0]["enabled"] = not chunk[0]["enabled"]  # the preview saw an older version of this device
+            low = chunks[index - 1][-1]["id"] if index else None
+            high = chunk[-1]["id"] if index + 1 < len(chunks) else None
+            on_records((low, index == 0, high, True), chunk)
+        if added is not None:
+            added.append(len(added[0].hosts))
+        if fail is not None:
+            raise fail
+        return data
+
+    monkeypatch.setattr(plugin_module, "fetch_inventory", fetch_inventory)
+
+
+EARLY_CONFIG = {"keyed_groups": [{"key": "iotc_status", "prefix": "status"}],
+                "groups": {"edge": "'iotEdge' in iotc_type"}, "compose": {"label": "iotc_id ~ '-x'"}}
+
+
+@pytest.mark.parametrize("order, early", [([0, 1, 2], 5), ([2, 1, 0], 5), ([1, 0], 4), ([1, 2], 0)])
+def test_hosts_added_during_the_listing_are_exactly_those_of_a_full_build(harness, monkeypatch, order, early):
+    expected = _snapshot(harness().run(EARLY_CONFIG, cache=False))
+    inventory = InventoryData()
+    added = [inventory]
+    _replaying(monkeypatch, order, added=added)
+    assert _snapshot(harness().run(EARLY_CONFIG, cache=False, inventory=inventory)) == expected
+    # The parts that continue the id space from its start are hosts before the listing ends; the others after.
+    assert added[1] == early
+
+
+def test_a_preview_that_differs_from_the_list_is_rebuilt_from_the_list(harness, monkeypatch):
+    expected = _snapshot(harness().run(EARLY_CONFIG, cache=False))
+    _replaying(monkeypatch, [0, 1, 2], change=True)
+    assert _snapshot(harness().run(EARLY_CONFIG, cache=False)) == expected
+
+
+def test_a_listing_that_fails_after_hosts_were_added_early_adds_nothing(harness, monkeypatch):
+    inventory = InventoryData()
+    inventory.add_host("existing")
+    error = IoTCentralError("Rate limit exceeded", status=429, method="GET", path="/api/devices")
+    _replaying(monkeypatch, [0, 1], fail=error)
+    with pytest.raises(AnsibleParserError, match="so no host was added"):
+        harness().run(EARLY_CONFIG, cache=False, inventory=inventory)
+    assert list(inventory.hosts) == ["existing"]
+    assert sorted(inventory.groups) == ["all", "ungrouped"]
+
+
+def test_an_error_while_adding_early_gives_the_error_of_a_full_build(harness, monkeypatch):
+    config = {"hostnames": ["iotc_template", "id"]}
+    with pytest.raises(AnsibleParserError) as full:
+        harness().run(config, cache=False)
+    _replaying(monkeypatch, [0, 1, 2])
+    inventory = InventoryData()
+    with pytest.raises(AnsibleParserError) as early:
+        harness().run(config, cache=False, inventory=inventory)
+    assert str(early.value) == str(full.value) and not inventory.hosts
