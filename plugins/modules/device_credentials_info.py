@@ -67,29 +67,6 @@ device_credentials:
       type: str
       sample: 0ne003E64EF
     symmetricKey:
-      description: Symmetric keys of the device, when it uses symmetric-key attestation (secret).
-      type: dict
-      returned: when the device uses symmetric keys
-    x509:
-      description: X.509 attestation details, when the device uses certificates.
-      type: dict
-      returned: when the device uses X.509 certificates
-    tpm:
-      description: TPM attestation details, when the device uses a TPM.
-      type: dict
-      returned: when the device uses a TPM
-credentials:
-  description:
-    - B(Deprecated), use RV(device_credentials); this key will be removed in release 2.0.0.
-    - The device's credentials as the API returns them. Secret.
-  returned: success
-  type: dict
-  contains:
-    idScope:
-      description: ID scope of the application's Device Provisioning Service.
-      type: str
-      sample: 0ne003E64EF
-    symmetricKey:
       description: Symmetric keys of the device, when it uses symmetric-key attestation.
       type: dict
       returned: when the device uses symmetric keys
@@ -108,6 +85,12 @@ credentials:
       description: TPM attestation details, when the device uses a TPM.
       type: dict
       returned: when the device uses a TPM
+credentials:
+  description:
+    - B(Deprecated), use RV(device_credentials); this key will be removed in release 2.0.0.
+    - The only element of RV(device_credentials) without its C(id), as the API returns it. Secret.
+  returned: success
+  type: dict
 """
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule
