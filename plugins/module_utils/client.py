@@ -328,12 +328,16 @@ def outcome_in_doubt(method, status, error):
 
 
 class Response:
-    __slots__ = ("status", "body", "headers")
+    """``elapsed``: seconds from sending the request to its answer's headers (the last attempt's, without the time
+    spent waiting on the rate limiter or between retries), when known."""
 
-    def __init__(self, status, body, headers):
+    __slots__ = ("status", "body", "headers", "elapsed")
+
+    def __init__(self, status, body, headers, elapsed=None):
         self.status = status
         self.body = body
         self.headers = headers
+        self.elapsed = elapsed
 
 
 class IoTCentralClient:
@@ -567,7 +571,9 @@ class IoTCentralClient:
         if status == 404 and allow_404:
             return None
         if status in expected:
-            return Response(status, self._json_or_none(resp), resp.headers)
+            elapsed = getattr(resp, "elapsed", None)
+            return Response(status, self._json_or_none(resp), resp.headers,
+                            elapsed.total_seconds() if elapsed is not None else None)
         error = self._error_from_response(method, display_path, resp, attempt + throttled)
         error.may_have_applied = may_have_applied
         if status == 429 and self.retry_budget.exhausted:

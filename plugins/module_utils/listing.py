@@ -15,7 +15,12 @@ id (the service's default order), so the rest of it is ``id gt <last id of the p
 
 Adaptive split: the first page of a range shows how densely ids sit (their positions in the id alphabet); when
 the rest of the range looks larger than a few pages, it is cut into ranges of about ``TARGET_PAGES`` pages each,
-and each of those splits again if its own first page shows it is larger than estimated.
+and each of those splits again if its own first page shows it is larger than estimated. Range bounds fall on whole
+pages of the estimated density (half an id past the last one), so evenly spaced ids ("sensor-00042") fill every
+page of a range and no request is spent on a partial page. Two things keep every worker busy when latency binds:
+the open end of the id space is probed by several ranges of growing size at once, not one after the other, and
+whenever a worker is idle (near the end, when ranges finish at different times) a range with more than
+``IDLE_SPLIT_MIN_PAGES`` pages left hands part of its rest to it instead of reading it page after page alone.
 
 Anything unexpected (an unsorted page, a device seen twice, the service refusing the range filter) falls back to
 the single chain, which is always exact.
@@ -25,6 +30,8 @@ from __future__ import annotations
 
 import bisect
 import os
+import threading
+import time
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralError
 
@@ -40,6 +47,20 @@ MAX_LIST_CONCURRENCY = 32
 TARGET_PAGES = 8
 # The rest of a range is split only when it looks at least this large; smaller rests follow their nextLink.
 SPLIT_MIN_PAGES = 3
+# With a worker idle, a rest this large is shared with it: reading 2 pages side by side instead of one after the
+# other saves a round trip for half a request (the partial page a new range may end with) at most.
+IDLE_SPLIT_MIN_PAGES = 1.5
+# The open end of the id space is probed by up to this many bounded ranges at once (plus the open rest), each
+# OPEN_GROWTH times the size of the one before: 8, 32 and 128 pages past the page just read. The open end thus
+# moves 168 pages a round trip, far more than the rate limit lets anyone read in one (20 requests/s * 0.2 s), and
+# at most OPEN_RANGES + 1 requests read past the last id.
+OPEN_RANGES = 3
+OPEN_GROWTH = 4
+# Idle workers get part of a rest, and the open end is probed by several ranges, only when a page takes at least
+# this long to come back (the time one request is worth of the service's 20 requests/s): then waiting on round
+# trips, not on the budget, is what is left to save. With faster answers the extra ranges would cost requests
+# (partial and empty pages) and save next to nothing.
+SLOW_ROUND_TRIP = 0.05
 
 
 class RangeFilterRefused(Exception):
@@ -130,36 +151,44 @@ class IdRange:
         return "IdRange(%r)" % (" and ".join(self.conditions()) or "all")
 
 
-def split_rest(id_range, page_ids, page_size, fanout):
+def split_rest(id_range, page_ids, page_size, fanout, idle=0):
     """Ranges covering the rest of ``id_range`` after a page holding ``page_ids`` (sorted), or [] to keep paging.
 
-    The page's spread of positions estimates how many pages the rest holds. A bounded rest becomes up to
-    ``fanout`` ranges of about TARGET_PAGES pages each (the last one reaching the bound). An open-ended rest (the
-    end of the id space) says nothing about how far the ids go, so it becomes one bounded range of
-    TARGET_PAGES * 2**n pages (n: how many open-ended splits came before) plus a new open-ended rest: the covered
-    span doubles each time, and at most one range (the last open-ended one) reads past the last id.
+    The page's spread of positions estimates how many pages the rest holds. A bounded rest of at least
+    ``1.5 * TARGET_PAGES`` pages becomes up to ``fanout`` ranges of growing size (TARGET_PAGES, TARGET_PAGES, then
+    doubling; the last one reaching the bound); with ``idle`` workers waiting, a smaller rest (over
+    IDLE_SPLIT_MIN_PAGES pages) is shared evenly among up to ``idle + 1`` ranges. An open-ended rest (the end of the id space) says nothing about how far the ids
+    go: it becomes up to OPEN_RANGES bounded ranges of growing size (TARGET_PAGES * OPEN_GROWTH**n pages; as many as
+    ``idle`` allows, at least one) plus a new open-ended rest, which splits the same way after its first page.
     """
     if len(page_ids) < 2 or fanout < 2:
         return []
     alphabet = position_alphabets(page_ids)
     first, last = id_position(page_ids[0], alphabet), id_position(page_ids[-1], alphabet)
-    per_page = (last - first) * page_size // (len(page_ids) - 1)
+    gaps = len(page_ids) - 1
+    per_page = (last - first) * page_size // gaps
     if per_page <= 0:
         return []
+    # A bound half an id past a whole number of pages: with evenly spaced ids, every page of the range is full.
+    half_id = (last - first) // (2 * gaps)
+
+    def bound_after(pages):
+        return id_at(last + pages * per_page + half_id, alphabet)
+
     # A range made for TARGET_PAGES pages that holds about that many keeps its chain: splitting it again would
-    # only add partial pages.
+    # only add partial pages (unless a worker is idle).
     threshold = max(SPLIT_MIN_PAGES, 1.5 * TARGET_PAGES)
     if id_range.high is None:
         top = 1
         for characters in alphabet:
             top *= len(characters)
-        reach = last + per_page * TARGET_PAGES * 2 ** len(id_range.order)
-        if reach < top:
-            bound = id_at(reach, alphabet)
-            if bound <= page_ids[-1]:
-                return []
-            return [IdRange(page_ids[-1], bound, low_open=True, order=id_range.order + (1,)),
-                    IdRange(bound, None, order=id_range.order + (2,))]
+        sizes = [TARGET_PAGES * OPEN_GROWTH ** index for index in range(max(1, min(OPEN_RANGES, idle)))]
+        if last + sum(sizes) * per_page < top:
+            bounds, covered = [], 0
+            for size in sizes:
+                covered += size
+                bounds.append(bound_after(covered))
+            return _ranges_between(id_range, page_ids[-1], bounds, None)
         # The rest of the id space is within reach: split it like a bounded range.
         end, threshold = top, SPLIT_MIN_PAGES
     else:
@@ -167,23 +196,43 @@ def split_rest(id_range, page_ids, page_size, fanout):
     if end <= last:
         return []
     pages_left = (end - last) / per_page
-    if pages_left < threshold:
+    if pages_left >= threshold:
+        # Pieces of TARGET_PAGES, TARGET_PAGES, 2x, 4x, ... pages: a bound past the first page is an estimate (an
+        # open-end probe's bound is a guess), so the pieces grow with the distance from what was read, and a wrong
+        # estimate leaves few of them empty; the large far pieces split again after their own first page.
+        marks = []
+        mark = TARGET_PAGES
+        while mark < pages_left and len(marks) < fanout - 1:
+            marks.append(mark)
+            mark *= 2
+    elif idle > 0 and pages_left > IDLE_SPLIT_MIN_PAGES:
+        # Rounded: an estimate a hair over a whole number of pages (the bound is exclusive) must not add a range.
+        pieces = min(fanout, idle + 1, int(pages_left + 0.5))
+        pages_each = max(1, int(pages_left / pieces + 0.5))
+        marks = [index * pages_each for index in range(1, pieces)]
+    else:
         return []
-    pieces = min(fanout, max(2, int(-(-pages_left // TARGET_PAGES))))
-    step = (end - last) // pieces if pieces * TARGET_PAGES >= pages_left else per_page * TARGET_PAGES
-    bounds = []
-    previous = page_ids[-1]
-    for index in range(1, pieces):
-        bound = id_at(last + index * step, alphabet)
-        if bound > previous and (id_range.high is None or bound < id_range.high):
-            bounds.append(bound)
+    return _ranges_between(id_range, page_ids[-1], [bound_after(pages) for pages in marks], id_range.high)
+
+
+def _ranges_between(id_range, last_id, bounds, high):
+    """``id gt last_id`` up to the first bound, bound to bound, and the last bound up to ``high``.
+
+    Bounds that do not increase strictly, or that reach ``high``, are dropped (an estimate can round onto an id
+    already read or past the range); [] when none is left.
+    """
+    kept = []
+    previous = last_id
+    for bound in bounds:
+        if bound > previous and (high is None or bound < high):
+            kept.append(bound)
             previous = bound
-    if not bounds:
+    if not kept:
         return []
-    ranges = [IdRange(page_ids[-1], bounds[0], low_open=True, order=id_range.order + (1,))]
-    for index, bound in enumerate(bounds):
-        high = bounds[index + 1] if index + 1 < len(bounds) else id_range.high
-        ranges.append(IdRange(bound, high, order=id_range.order + (index + 2,)))
+    ranges = [IdRange(last_id, kept[0], low_open=True, order=id_range.order + (1,))]
+    for index, bound in enumerate(kept):
+        upper = kept[index + 1] if index + 1 < len(kept) else high
+        ranges.append(IdRange(bound, upper, order=id_range.order + (index + 2,)))
     return ranges
 
 
@@ -195,9 +244,51 @@ def _page(response, where):
     return items, body.get("nextLink")
 
 
-def read_range(client, id_range, user_filter, page_size, api_version, fanout):
-    """``(devices, new ranges)``: the range's devices up to where it splits, and the ranges covering the rest."""
+class Workers:
+    """How many ranges are being read or waiting, how many may be read at once, and how long a page takes.
+
+    Each :func:`read_range` call keeps the count of ranges itself (under the lock, together with its decision to
+    split), so two ranges splitting at the same moment do not both hand their rest to the same idle worker.
+
+    Only as many ranges are read at once as it takes to keep the client's rate busy (``rate`` requests/second
+    times the page round trip, plus one), at most ``concurrency``: 2 when the answers are fast, 6 at 200 ms and
+    20 requests/second. The others wait, lowest ids first, so the parts of the id space finish in about their
+    order instead of all progressing slowly side by side behind the rate limiter.
+    """
+
+    def __init__(self, concurrency, rate=None):
+        self.concurrency = concurrency
+        self.rate = rate
+        self.ranges = 1
+        self.reading = 0
+        self.round_trip = None
+        self.lock = threading.Lock()
+        self.turn = threading.Condition(self.lock)
+        # Set when the listing has failed: no range starts or reads another page.
+        self.stopped = threading.Event()
+
+    def limit(self):
+        if not self.rate or self.round_trip is None:
+            return self.concurrency
+        return max(2, min(self.concurrency, int(self.round_trip * self.rate * 1.25) + 2))
+
+    def idle(self):
+        return max(0, self.limit() - self.ranges)
+
+    def took(self, seconds):
+        """Record one page's round trip (a moving average, so one slow page does not change the pace)."""
+        with self.lock:
+            self.round_trip = seconds if self.round_trip is None else 0.7 * self.round_trip + 0.3 * seconds
+
+
+def read_range(client, id_range, user_filter, page_size, api_version, fanout, workers=None):
+    """``(devices, new ranges)``: the range's devices up to where it splits, and the ranges covering the rest.
+
+    ``workers`` (a :class:`Workers`) counts this range until it returns; without it, no idle worker is assumed.
+    """
+    workers = workers or Workers(1)
     params = client.list_params(filter=id_range.filter(user_filter), page_size=page_size, api_version=api_version)
+    sent = time.monotonic()
     try:
         response = client.request("GET", "/devices", params=params, api_version=api_version)
     except IoTCentralError as exc:
@@ -214,6 +305,8 @@ def read_range(client, id_range, user_filter, page_size, api_version, fanout):
             raise RangeFilterRefused("a range page returned ids outside the range")
         devices.extend(items)
         if not next_link:
+            with workers.lock:
+                workers.ranges -= 1
             return devices, []
         # Split only while the chain has come in ascending id order: then it has returned every id of the range
         # up to the page's last one, and the rest is exactly "id gt <last>".
@@ -221,7 +314,13 @@ def read_range(client, id_range, user_filter, page_size, api_version, fanout):
             ids[index] < ids[index + 1] for index in range(len(ids) - 1))
         if ascending:
             last_id = ids[-1]
-            rest = split_rest(id_range, ids, page_size or len(ids), fanout)
+            round_trip = response.elapsed if response.elapsed is not None else time.monotonic() - sent
+            workers.took(round_trip)
+            slow = round_trip >= SLOW_ROUND_TRIP
+            with workers.lock:
+                rest = split_rest(id_range, ids, page_size or len(ids), fanout, idle=workers.idle() if slow else 0)
+                # This range ends here; its rest goes on as len(rest) ranges.
+                workers.ranges += len(rest) - 1 if rest else 0
             if rest:
                 return devices, rest
         else:
@@ -230,6 +329,9 @@ def read_range(client, id_range, user_filter, page_size, api_version, fanout):
             raise IoTCentralError("The service returned the same nextLink twice; stopping instead of looping",
                                   method="GET", path="/api/devices")
         seen_links.add(next_link)
+        if workers.stopped.is_set():
+            return devices, []
+        sent = time.monotonic()
         response = client.request("GET", None, url=client.rebase_link(next_link, api_version))
 
 
@@ -253,30 +355,70 @@ def list_partitioned(client, user_filter=None, page_size=100, concurrency=DEFAUL
     and together cover the id space; a caller can act on the devices of a part (or on the absence of an id from
     it) before the other parts are read.
     """
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait  # pylint: disable=import-outside-toplevel
+    import heapq  # pylint: disable=import-outside-toplevel
+    import queue  # pylint: disable=import-outside-toplevel
+    from concurrent.futures import ThreadPoolExecutor  # pylint: disable=import-outside-toplevel
 
     results = {}
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="iotc-list") as pool:
-        pending = set([pool.submit(read_range, client, IdRange(), user_filter, page_size, api_version, concurrency)])
-        ranges = {}
+    limiter = getattr(client, "rate_limiter", None)
+    workers = Workers(concurrency, getattr(limiter, "rate", None))
+    finished = queue.Queue()
+    # Ranges waiting for a worker, lowest ids first: the parts of the id space then finish roughly in id order, so
+    # a caller acting on them in order (the inventory adds hosts in id order) is not held back by one early part
+    # read last. Orders are unique, so the IdRange itself is never compared.
+    waiting = []
+    waiting_lock = threading.Lock()
+
+    def schedule(pool, id_range):
+        with waiting_lock:
+            heapq.heappush(waiting, (id_range.order, id_range))
+        pool.submit(read, pool)
+
+    def read(pool):
+        with workers.turn:
+            while workers.reading >= workers.limit() and not workers.stopped.is_set():
+                workers.turn.wait(0.5)
+            workers.reading += 1
+        with waiting_lock:
+            id_range = heapq.heappop(waiting)[1]
         try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    devices, rest = future.result()
-                    order, done_range = ranges.pop(future, ((), IdRange()))
-                    results[order] = devices
-                    for id_range in rest:
-                        new = pool.submit(read_range, client, id_range, user_filter, page_size, api_version,
-                                          concurrency)
-                        ranges[new] = (id_range.order, id_range)
-                        pending.add(new)
-                    if on_span is not None:
-                        # After the rest is submitted: the listing goes on while the caller acts on this part.
-                        on_span(read_span(done_range, rest), devices)
+            if workers.stopped.is_set():
+                return
+            devices, rest = read_range(client, id_range, user_filter, page_size, api_version, concurrency, workers)
+        except BaseException as exc:  # pylint: disable=broad-exception-caught
+            finished.put((id_range, None, None, exc))
+            return
+        finally:
+            with workers.turn:
+                workers.reading -= 1
+                workers.turn.notify()
+        # Reported before the rest is scheduled, so the caller counts the new ranges before any of them can finish.
+        finished.put((id_range, devices, rest, None))
+        # The worker schedules the rest itself: the listing never waits for the caller's thread, which may be busy
+        # in on_span.
+        for new_range in rest:
+            if workers.stopped.is_set():
+                return
+            try:
+                schedule(pool, new_range)
+            except RuntimeError:  # the listing failed meanwhile and the pool is shutting down
+                return
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="iotc-list") as pool:
+        schedule(pool, IdRange())
+        outstanding = 1
+        try:
+            while outstanding:
+                done_range, devices, rest, error = finished.get()
+                if error is not None:
+                    raise error
+                outstanding += len(rest) - 1
+                results[done_range.order] = devices
+                if on_span is not None:
+                    on_span(read_span(done_range, rest), devices)
         except BaseException:
-            for future in pending:
-                future.cancel()
+            # Ranges not started yet return at once, and the ones being read stop before their next page.
+            workers.stopped.set()
             raise
     devices = []
     seen = set()
