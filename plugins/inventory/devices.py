@@ -91,6 +91,8 @@ options:
         than the rate limit's 50 ms (real round trips take 80-200 ms), one C(nextLink) chain cannot reach the
         service's 20 requests per second; several independent ranges (C(id ge 'a' and id lt 'h')), split as the
         first page of each shows how many devices it holds, can. Every device is listed exactly once.
+      - This is the most ranges read at once. The listing measures each page's round trip and reads only as
+        many as keep the rate limit busy (2 when pages come back fast), the lowest ids first.
       - V(1) reads one C(nextLink) chain. The single chain is also used with O(order_by), with
         O(api_version=2022-07-31) (no list parameters), and whenever the service refuses the range filter.
     type: int

@@ -157,9 +157,10 @@ def split_rest(id_range, page_ids, page_size, fanout, idle=0):
     The page's spread of positions estimates how many pages the rest holds. A bounded rest of at least
     ``1.5 * TARGET_PAGES`` pages becomes up to ``fanout`` ranges of growing size (TARGET_PAGES, TARGET_PAGES, then
     doubling; the last one reaching the bound); with ``idle`` workers waiting, a smaller rest (over
-    IDLE_SPLIT_MIN_PAGES pages) is shared evenly among up to ``idle + 1`` ranges. An open-ended rest (the end of the id space) says nothing about how far the ids
-    go: it becomes up to OPEN_RANGES bounded ranges of growing size (TARGET_PAGES * OPEN_GROWTH**n pages; as many as
-    ``idle`` allows, at least one) plus a new open-ended rest, which splits the same way after its first page.
+    IDLE_SPLIT_MIN_PAGES pages) is shared evenly among up to ``idle + 1`` ranges. An open-ended rest (the end of
+    the id space) says nothing about how far the ids go: it becomes up to OPEN_RANGES bounded ranges of growing
+    size (TARGET_PAGES * OPEN_GROWTH**n pages; as many as ``idle`` allows, at least one) plus a new open-ended rest,
+    which splits the same way after its first page.
     """
     if len(page_ids) < 2 or fanout < 2:
         return []

@@ -241,6 +241,8 @@ options:
         With real round trips (80-200 ms a page) one C(nextLink) chain cannot use the service's 20 requests per
         second; independent id ranges, split as their first pages show how many devices they hold, can. Every
         device is read exactly once.
+      - This is the most ranges read at once. The listing measures each page's round trip and reads only as
+        many as keep the rate limit busy (2 when pages come back fast), the lowest ids first.
       - V(1) reads one C(nextLink) chain, as does O(api_version=2022-07-31) (no list parameters) and a service
         that refuses the range filter.
       - With id ranges, writes start while the listing goes on. Once a range has been listed completely, the
