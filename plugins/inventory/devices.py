@@ -211,14 +211,16 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.inventory impo
     HOSTVAR_NAMES,
     InventoryError,
     assign_hostnames,
+    cache_data,
+    cache_entry,
     cache_key,
     check_options,
     device_group_groups,
     fetch_inventory,
     host_vars,
-    is_cache_data,
     memberships,
     needs_templating,
+    records_text,
     select_devices,
 )
 
@@ -342,16 +344,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if use_cache and cache:
             key = self.get_cache_key(path)
             try:
-                data = self._cache[key]
+                data = cache_data(self._cache[key])
             except KeyError:
-                data = None
-            if not is_cache_data(data):
                 data = None
         early = None
         if data is None:
             data, early = self._fetch(settings)
+            early = self._held(early, data)
             if use_cache:
-                self._cache[self.get_cache_key(path)] = data
+                head = (len(early["records"]), early["texts"]) if early is not None else None
+                self._cache[self.get_cache_key(path)] = cache_entry(data, head)
         self._populate(data, settings, early)
 
     def _fetch(self, settings):
@@ -550,7 +552,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         as :meth:`_populate` would add them. Any error stops it and takes its hosts back; :meth:`_populate` then
         builds everything again from the full list, so errors and their order are the ones it gives.
         """
-        early = {"state": self._begin(settings), "records": [], "parts": {}, "next": (None, True), "failed": False}
+        early = {"state": self._begin(settings), "records": [], "texts": [], "parts": {}, "next": (None, True),
+                 "failed": False}
+        # The cache's text of each part is made here too, while the listing waits (see cache_entry).
+        keep_text = self.get_option("cache")
 
         def on_records(span, records):
             if early["failed"]:
@@ -563,6 +568,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     hosts = self._plan(part, settings, early["state"])
                     self._add_hosts(hosts, settings, early["state"])
                     early["records"].extend(part)
+                    if keep_text:
+                        early["texts"].append(records_text(part))
                     if high is None:
                         break
                     # The next part starts right after this one: "id gt <last>" or "id ge <bound>".
@@ -573,17 +580,26 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
         return on_records, early
 
+    def _held(self, early, data):
+        """``early`` if the hosts it added are those of the first devices of ``data``; else None, its hosts taken back.
+
+        The parts are a preview of the listing: they count only if the list starts with exactly them. When the
+        listing held they are the list's own records (fetch_inventory), and ``is`` answers without comparing.
+        """
+        if early is None:
+            return None
+        done, records = early["records"], data["devices"]
+        if not early["failed"] and len(done) <= len(records) and all(a is b or a == b for a, b in zip(done, records)):
+            return early
+        self._take_back(early["state"])
+        return None
+
     def _populate(self, data, settings, early=None):
+        """Add the hosts and groups of ``data``; ``early`` (held, see :meth:`_held`) already added its first ones."""
         records = data["devices"]
-        state = None
-        if early is not None and not early["failed"]:
-            done = early["records"]
-            # The parts are a preview of the listing: they count only if the list starts with exactly them.
-            if len(done) <= len(records) and all(a == b for a, b in zip(done, records)):
-                state, records = early["state"], records[len(done):]
-            else:
-                self._take_back(early["state"])
-        if state is None:
+        if early is not None:
+            state, records = early["state"], records[len(early["records"]):]
+        else:
             state = self._begin(settings)
         try:
             try:
