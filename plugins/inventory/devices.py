@@ -249,6 +249,8 @@ TEMPLATED_OPTIONS = ("app", "base_url", "api_token", "bearer_token", "api_versio
 
 
 def _frozen(value):
+    if value.__class__ is str:  # the common case first
+        return ("str", value)
     if isinstance(value, (list, tuple)):
         return tuple(_frozen(item) for item in value)
     if isinstance(value, dict):
@@ -267,6 +269,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._own_vars = frozenset()
         self._inputs = {}
         self._memo = {}
+        self._shadow = None
 
     def verify_file(self, path):
         if not super().verify_file(path):
@@ -401,21 +404,31 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._inputs[expression] = inputs
         return inputs
 
+    def _extra_vars_shadow(self):
+        """With use_extra_vars, extra vars may shadow ours: no shortcut then. Asked once per parse (per host it cost
+        more than the shortcut saves)."""
+        if self._shadow is None:
+            self._shadow = bool(self._vars and self.get_option("use_extra_vars"))
+        return self._shadow
+
     def _memo_key(self, kind, expression, variables):
-        # With use_extra_vars, extra vars may shadow ours: no shortcut then.
-        if not isinstance(expression, str) or (self._vars and self.get_option("use_extra_vars")):
+        if self._extra_vars_shadow() or not isinstance(expression, str):
             return None
-        inputs = self._memo_inputs(expression)
-        if inputs is None or any(name not in variables for name in inputs):
+        inputs = self._inputs[expression] if expression in self._inputs else self._memo_inputs(expression)
+        if inputs is None:
             return None
-        return (kind, expression) + tuple(_frozen(variables[name]) for name in inputs)
+        try:
+            values = tuple([_frozen(variables[name]) for name in inputs])
+        except KeyError:
+            return None
+        return (kind, expression) + values
 
     def _compose(self, template, variables, *args, **kwargs):
         # A bare name of one of our own host variables (plain data, never a template) is its value.
         own = self._own_vars
         if isinstance(template, str):
             name = template.strip()
-            if name in own and name in variables and not (self._vars and self.get_option("use_extra_vars")):
+            if name in own and name in variables and not self._extra_vars_shadow():
                 return variables[name]
         key = self._memo_key("expression", template, variables)
         if key is None:
@@ -499,6 +512,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._own_vars = frozenset(settings["hostvars_prefix"] + name for name in HOSTVAR_NAMES)
         self._inputs = {}
         self._memo = {}
+        self._shadow = None
         compose = settings["compose"]
         # With compose setting one of our own variable names, the variables the group steps fetch back from
         # the host differ from ours: no shortcut then.

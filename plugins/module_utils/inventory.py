@@ -11,6 +11,7 @@ Ansible inventory calls.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -263,17 +264,23 @@ def memberships(data):
     return result
 
 
+@functools.lru_cache(maxsize=8)
+def _prefixed(prefix):
+    return (tuple((field, prefix + name) for field, name in HOSTVAR_FIELDS),
+            prefix + "organizations", prefix + "status", prefix + "type", prefix + "device_groups")
+
+
 def host_vars(record, prefix="", groups_of=None):
     """Host variables of one device. ``groups_of`` (from :func:`memberships`) adds ``device_groups``."""
-    result = {}
-    for field, name in HOSTVAR_FIELDS:
-        result[prefix + name] = record.get(field)
-    result[prefix + "organizations"] = list(record.get("organizations") or [])
-    result[prefix + "status"] = device_status(record)
+    fields, organizations, status, device_type, device_groups = _prefixed(prefix)
+    get = record.get
+    result = dict([(name, get(field)) for field, name in fields])
+    result[organizations] = list(get("organizations") or ())
+    result[status] = device_status(record)
     # The stable api-version never reports type; an empty list there means "not known", not "not IoT Edge".
-    result[prefix + "type"] = list(record.get("type") or [])
+    result[device_type] = list(get("type") or ())
     if groups_of is not None:
-        result[prefix + "device_groups"] = list(groups_of.get(record["id"], []))
+        result[device_groups] = list(groups_of.get(record["id"], ()))
     return result
 
 
