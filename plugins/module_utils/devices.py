@@ -206,13 +206,10 @@ def list_devices(client, filter=None, order_by=None, limit=None, page_size=None,
         except RangeFilterRefused:
             pass  # the single chain below is always exact
         else:
-            return [_shaped_once(device, shape, previewed) for device in listed]
+            result = []
+            for device in listed:
+                entry = previewed.get(id(device))
+                result.append(entry[1] if entry is not None and entry[0] is device else shape(device))
+            return result
     params = client.list_params(filter=filter, order_by=order_by, page_size=page_size, api_version=version)
     return [shape(device) for device in client.paged("/devices", params=params, api_version=version, limit=limit)]
-
-
-def _shaped_once(device, shape, previewed):
-    entry = previewed.get(id(device))
-    if entry is not None and entry[0] is device:
-        return entry[1]
-    return shape(device)
