@@ -213,14 +213,16 @@ from ansible_collections.fleetops.iotcentral.plugins.module_utils.inventory impo
     HOSTVAR_NAMES,
     InventoryError,
     assign_hostnames,
+    cache_data,
+    cache_entry,
     cache_key,
     check_options,
     device_group_groups,
     fetch_inventory,
     host_vars,
-    is_cache_data,
     memberships,
     needs_templating,
+    records_text,
     select_devices,
 )
 
@@ -249,6 +251,8 @@ TEMPLATED_OPTIONS = ("app", "base_url", "api_token", "bearer_token", "api_versio
 
 
 def _frozen(value):
+    if value.__class__ is str:  # the common case first
+        return ("str", value)
     if isinstance(value, (list, tuple)):
         return tuple(_frozen(item) for item in value)
     if isinstance(value, dict):
@@ -267,6 +271,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._own_vars = frozenset()
         self._inputs = {}
         self._memo = {}
+        self._shadow = None
 
     def verify_file(self, path):
         if not super().verify_file(path):
@@ -344,16 +349,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if use_cache and cache:
             key = self.get_cache_key(path)
             try:
-                data = self._cache[key]
+                data = cache_data(self._cache[key])
             except KeyError:
-                data = None
-            if not is_cache_data(data):
                 data = None
         early = None
         if data is None:
             data, early = self._fetch(settings)
+            early = self._held(early, data)
             if use_cache:
-                self._cache[self.get_cache_key(path)] = data
+                head = (len(early["records"]), early["texts"]) if early is not None else None
+                self._cache[self.get_cache_key(path)] = cache_entry(data, head)
         self._populate(data, settings, early)
 
     def _fetch(self, settings):
@@ -401,21 +406,31 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._inputs[expression] = inputs
         return inputs
 
+    def _extra_vars_shadow(self):
+        """With use_extra_vars, extra vars may shadow ours: no shortcut then. Asked once per parse (per host it cost
+        more than the shortcut saves)."""
+        if self._shadow is None:
+            self._shadow = bool(self._vars and self.get_option("use_extra_vars"))
+        return self._shadow
+
     def _memo_key(self, kind, expression, variables):
-        # With use_extra_vars, extra vars may shadow ours: no shortcut then.
-        if not isinstance(expression, str) or (self._vars and self.get_option("use_extra_vars")):
+        if self._extra_vars_shadow() or not isinstance(expression, str):
             return None
-        inputs = self._memo_inputs(expression)
-        if inputs is None or any(name not in variables for name in inputs):
+        inputs = self._inputs[expression] if expression in self._inputs else self._memo_inputs(expression)
+        if inputs is None:
             return None
-        return (kind, expression) + tuple(_frozen(variables[name]) for name in inputs)
+        try:
+            values = tuple([_frozen(variables[name]) for name in inputs])
+        except KeyError:
+            return None
+        return (kind, expression) + values
 
     def _compose(self, template, variables, *args, **kwargs):
         # A bare name of one of our own host variables (plain data, never a template) is its value.
         own = self._own_vars
         if isinstance(template, str):
             name = template.strip()
-            if name in own and name in variables and not (self._vars and self.get_option("use_extra_vars")):
+            if name in own and name in variables and not self._extra_vars_shadow():
                 return variables[name]
         key = self._memo_key("expression", template, variables)
         if key is None:
@@ -499,6 +514,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._own_vars = frozenset(settings["hostvars_prefix"] + name for name in HOSTVAR_NAMES)
         self._inputs = {}
         self._memo = {}
+        self._shadow = None
         compose = settings["compose"]
         # With compose setting one of our own variable names, the variables the group steps fetch back from
         # the host differ from ours: no shortcut then.
@@ -552,7 +568,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         as :meth:`_populate` would add them. Any error stops it and takes its hosts back; :meth:`_populate` then
         builds everything again from the full list, so errors and their order are the ones it gives.
         """
-        early = {"state": self._begin(settings), "records": [], "parts": {}, "next": (None, True), "failed": False}
+        early = {"state": self._begin(settings), "records": [], "texts": [], "parts": {}, "next": (None, True),
+                 "failed": False}
+        # The cache's text of each part is made here too, while the listing waits (see cache_entry).
+        keep_text = self.get_option("cache")
 
         def on_records(span, records):
             if early["failed"]:
@@ -565,6 +584,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     hosts = self._plan(part, settings, early["state"])
                     self._add_hosts(hosts, settings, early["state"])
                     early["records"].extend(part)
+                    if keep_text:
+                        early["texts"].append(records_text(part))
                     if high is None:
                         break
                     # The next part starts right after this one: "id gt <last>" or "id ge <bound>".
@@ -575,17 +596,26 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
         return on_records, early
 
+    def _held(self, early, data):
+        """``early`` if the hosts it added are those of the first devices of ``data``; else None, its hosts taken back.
+
+        The parts are a preview of the listing: they count only if the list starts with exactly them. When the
+        listing held they are the list's own records (fetch_inventory), and ``is`` answers without comparing.
+        """
+        if early is None:
+            return None
+        done, records = early["records"], data["devices"]
+        if not early["failed"] and len(done) <= len(records) and all(a is b or a == b for a, b in zip(done, records)):
+            return early
+        self._take_back(early["state"])
+        return None
+
     def _populate(self, data, settings, early=None):
+        """Add the hosts and groups of ``data``; ``early`` (held, see :meth:`_held`) already added its first ones."""
         records = data["devices"]
-        state = None
-        if early is not None and not early["failed"]:
-            done = early["records"]
-            # The parts are a preview of the listing: they count only if the list starts with exactly them.
-            if len(done) <= len(records) and all(a == b for a, b in zip(done, records)):
-                state, records = early["state"], records[len(done):]
-            else:
-                self._take_back(early["state"])
-        if state is None:
+        if early is not None:
+            state, records = early["state"], records[len(early["records"]):]
+        else:
             state = self._begin(settings)
         try:
             try:

@@ -168,33 +168,48 @@ def ensure_device(client, spec, check_mode=False, current=None, current_known=Fa
 
 
 def list_devices(client, filter=None, order_by=None, limit=None, page_size=None, concurrency=1, full=False,  # pylint: disable=redefined-builtin
-                 on_span=None):
+                 on_span=None, shape=None):
     """Devices matching a server-side filter, each with its computed status.
 
     ``full`` keeps the content of an assigned deployment manifest (which results never show, see
     :func:`with_status`), for callers that compare it with the stored manifests and never return it.
+    ``shape(device)`` replaces the whole shaping: the result holds what it makes of each listed device (for a caller
+    that keeps only some fields, so each device is copied once).
 
     With ``concurrency`` above 1, a whole list in the default order (by id) is read as several id ranges at once
     where the api-version has list parameters (module_utils/listing.py); otherwise one nextLink chain.
     ``on_span(span, devices)`` is then called with each part of the id space as soon as it is listed (see
     :func:`list_partitioned`; ``devices`` shaped like the result). Those calls are only a preview: when the service
-    refuses the ranges the result comes from the single chain, so a caller checks them against the result.
+    refuses the ranges the result comes from the single chain, so a caller checks them against the result. When the
+    ranges were read, the result holds the very objects handed to ``on_span`` (each device is shaped once), so
+    ``is`` tells a preview that held from one that did not without comparing values.
     """
     if limit is not None and page_size is None:
         page_size = min(limit, 100)
-    shape = (lambda device: dict(device, status=device_status(device))) if full else with_status
+    if shape is None:
+        shape = (lambda device: dict(device, status=device_status(device))) if full else with_status
     version = client.list_api_version()
     if concurrency > 1 and limit is None and not order_by and version == PREVIEW_API_VERSION:
+        # id() of a listed device -> (device, shaped): the device is kept alive with it, so an id is never reused.
+        previewed = {}
         on_shaped = None
         if on_span is not None:
             def shaped(span, devices):
-                on_span(span, [shape(device) for device in devices])
+                items = [shape(device) for device in devices]
+                for device, item in zip(devices, items):
+                    previewed[id(device)] = (device, item)
+                on_span(span, items)
             on_shaped = shaped
         try:
-            return [shape(device) for device in
-                    list_partitioned(client, filter, page_size=page_size, concurrency=concurrency, api_version=version,
-                                     on_span=on_shaped)]
+            listed = list_partitioned(client, filter, page_size=page_size, concurrency=concurrency, api_version=version,
+                                      on_span=on_shaped)
         except RangeFilterRefused:
             pass  # the single chain below is always exact
+        else:
+            result = []
+            for device in listed:
+                entry = previewed.get(id(device))
+                result.append(entry[1] if entry is not None and entry[0] is device else shape(device))
+            return result
     params = client.list_params(filter=filter, order_by=order_by, page_size=page_size, api_version=version)
     return [shape(device) for device in client.paged("/devices", params=params, api_version=version, limit=limit)]

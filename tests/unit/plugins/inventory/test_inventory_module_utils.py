@@ -7,6 +7,7 @@ import json
 import pytest
 from ansible_collections.fleetops.iotcentral.tests.unit.plugins.inventory.iotc_inventory_fakes import FLEET, FakeApp
 
+from ansible_collections.fleetops.iotcentral.plugins.module_utils import devices as devices_module
 from ansible_collections.fleetops.iotcentral.plugins.module_utils import inventory as inv
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import (
     PREVIEW_API_VERSION,
@@ -168,6 +169,77 @@ def test_a_failing_group_read_fails_the_whole_read():
 ])
 def test_is_cache_data(data, expected):
     assert inv.is_cache_data(data) is expected
+
+
+def _listing_in_parts(monkeypatch, order, refuse=False):
+    """list_partitioned over the fake app's devices: hands them to on_span as parts (in ``order``), then returns them
+    (the same objects, in id order) or, with ``refuse``, refuses the ranges so the single chain is read instead."""
+    def list_partitioned(client, user_filter=None, page_size=100, concurrency=8, api_version=None, on_span=None):
+        devices = client.devices
+        parts = [devices[index:index + 2] for index in range(0, len(devices), 2)]
+        for index in order:
+            low = parts[index - 1][-1]["id"] if index else None
+            high = parts[index][-1]["id"] if index + 1 < len(parts) else None
+            on_span((low, index == 0, high, True), parts[index])
+        if refuse:
+            raise devices_module.RangeFilterRefused("refused")
+        return list(devices)
+
+    monkeypatch.setattr(devices_module, "list_partitioned", list_partitioned)
+    shaped = []
+
+    def device_record(device):
+        shaped.append(device["id"])
+        return real_record(device)
+
+    real_record = inv.device_record
+    monkeypatch.setattr(inv, "device_record", device_record)
+    return shaped
+
+
+def test_a_listing_read_as_ranges_is_made_of_the_records_it_previewed(monkeypatch):
+    shaped = _listing_in_parts(monkeypatch, [2, 0, 1])
+    previewed = []
+    data = inv.fetch_inventory(FakeApp(FLEET), list_concurrency=8, on_records=lambda span, records: previewed.extend(records))
+    assert [record["id"] for record in data["devices"]] == ["a-1", "a-2", "b-1", "b-2", "c-1"]
+    # Each device is made a record once, and the list holds the very records of the preview.
+    assert sorted(shaped) == ["a-1", "a-2", "b-1", "b-2", "c-1"]
+    assert all(any(record is seen for seen in previewed) for record in data["devices"])
+    assert "deploymentManifest" not in json.dumps(data)
+
+
+def test_a_listing_that_falls_back_to_the_single_chain_makes_new_records(monkeypatch):
+    _listing_in_parts(monkeypatch, [0, 1], refuse=True)
+    previewed = []
+    data = inv.fetch_inventory(FakeApp(FLEET), list_concurrency=8, on_records=lambda span, records: previewed.extend(records))
+    assert [record["id"] for record in data["devices"]] == ["a-1", "a-2", "b-1", "b-2", "c-1"]
+    assert [record["id"] for record in previewed] == ["a-1", "a-2", "b-1", "b-2"]
+    assert not any(record is seen for record in data["devices"] for seen in previewed)
+
+
+def test_cache_entry_is_one_string_that_reads_back_as_the_data():
+    data = inv.fetch_inventory(FakeApp(FLEET), page_size=2)
+    entry = inv.cache_entry(data)
+    assert sorted(entry) == ["format", "inventory"] and isinstance(entry["inventory"], str)
+    assert entry["format"] == inv.CACHE_FORMAT
+    assert inv.cache_data(json.loads(json.dumps(entry))) == data
+    assert "registry-pw" not in entry["inventory"] and "etag" not in entry["inventory"]
+    # Texts made earlier for the first devices are used as they are.
+    devices = data["devices"]
+    head = (3, [inv.records_text(devices[:1]), inv.records_text([]), inv.records_text(devices[1:3])])
+    assert inv.cache_entry(data, head) == entry
+    assert inv.cache_data(inv.cache_entry(dict(data, devices=[]), (0, []))) == dict(data, devices=[])
+
+
+@pytest.mark.parametrize("entry", [
+    {"format": inv.CACHE_FORMAT - 1, "devices": [], "deviceGroups": None},
+    {"format": inv.CACHE_FORMAT, "inventory": "{not json"},
+    {"format": inv.CACHE_FORMAT, "inventory": json.dumps({"format": inv.CACHE_FORMAT, "devices": {}})},
+    {"format": inv.CACHE_FORMAT, "inventory": ["devices"]},
+    None,
+])
+def test_cache_data_refuses_what_cache_entry_did_not_make(entry):
+    assert inv.cache_data(entry) is None
 
 
 # --------------------------------------------------------------------------- from data to hosts

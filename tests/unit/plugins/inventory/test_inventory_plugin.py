@@ -22,6 +22,7 @@ from ansible_collections.fleetops.iotcentral.tests.unit.plugins.inventory.iotc_i
 from ansible_collections.fleetops.iotcentral.plugins.doc_fragments.connection import ModuleDocFragment as ConnectionFragment
 from ansible_collections.fleetops.iotcentral.plugins.inventory import devices as plugin_module
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralError
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.inventory import CACHE_FORMAT, cache_data
 
 try:
     from ansible.template import trust_as_template
@@ -275,7 +276,7 @@ def test_cache_entry_of_another_format_is_refetched(harness):
     run.cache[key] = {"format": 0, "devices": []}
     inventory = run.run({"cache": True})
     assert len(run.app.calls) == 2 and len(inventory.hosts) == 5
-    assert run.cache[key]["format"] == 1
+    assert run.cache[key]["format"] == CACHE_FORMAT
 
 
 def test_cache_key_ignores_the_credential(harness):
@@ -423,6 +424,22 @@ def test_a_preview_that_differs_from_the_list_is_rebuilt_from_the_list(harness, 
     expected = _snapshot(harness().run(EARLY_CONFIG, cache=False))
     _replaying(monkeypatch, [0, 1, 2], change=True)
     assert _snapshot(harness().run(EARLY_CONFIG, cache=False)) == expected
+
+
+@pytest.mark.parametrize("change", [None, True])
+def test_the_cache_holds_the_listing_not_the_preview(harness, monkeypatch, change):
+    listed = plugin_module.fetch_inventory(FakeApp(FLEET))
+    expected = _snapshot(harness().run(EARLY_CONFIG, cache=False))
+    _replaying(monkeypatch, [1, 0, 2], change=change)
+    run = harness()
+    assert _snapshot(run.run(dict(EARLY_CONFIG, cache=True))) == expected
+    entry = next(iter(run.cache.values()))
+    # The texts of the parts built early make the cache only when the preview held.
+    assert cache_data(entry) == listed
+    assert isinstance(entry["inventory"], str) and TOKEN not in entry["inventory"]
+    # And the warm run from it builds the same inventory.
+    monkeypatch.setattr(plugin_module, "fetch_inventory", None)
+    assert _snapshot(run.run(dict(EARLY_CONFIG, cache=True))) == expected
 
 
 def test_a_listing_that_fails_after_hosts_were_added_early_adds_nothing(harness, monkeypatch):
