@@ -30,10 +30,18 @@ import base64
 import copy
 import os
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils import x509 as x509_utils
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import decode_base64
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import device_path, get_device, validate_device_id
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.enrollmentgroups import KEY_FIELDS, MERGE_PATCH, validate_group_key
+
+
+def x509_utils():
+    """module_utils/x509.py, imported on first use: it imports cryptography, a tenth of a second or more of a module
+    process's start-up, which only X.509 attestations need (not device_fleet or the export without them)."""
+    from ansible_collections.fleetops.iotcentral.plugins.module_utils import x509  # pylint: disable=import-outside-toplevel
+
+    return x509
+
 
 # Module choice -> API attestation type.
 ATTESTATIONS = {"symmetric_key": "symmetricKey", "x509": "x509", "tpm": "tpm"}
@@ -65,7 +73,7 @@ class Desired:
         self.expected_thumbprints = expected_thumbprints or {}
 
     def thumbprints(self):
-        return dict((entry, x509_utils.sha1_thumbprint(cert)) for entry, cert in self.certificates.items())
+        return dict((entry, x509_utils().sha1_thumbprint(cert)) for entry, cert in self.certificates.items())
 
 
 def validate_endorsement_key(value, option="endorsement_key"):
@@ -84,7 +92,7 @@ def load_certificate_option(spec, entry):
         raise ValueError("give %s or %s_path, not both" % (option, option))
     if content is None and path is None:
         return None
-    return x509_utils.load_certificate(content=content, path=path, what=option)
+    return x509_utils().load_certificate(content=content, path=path, what=option)
 
 
 def _given(spec, option):
@@ -205,7 +213,7 @@ def create_body(device_id, desired):
         raise ValueError("primary_certificate or primary_certificate_path is required to give device %s an x509 "
                          "attestation" % device_id)
     return {"type": "x509", "x509": {"clientCertificates": dict(
-        (entry, {"certificate": x509_utils.api_certificate_payload(cert)}) for entry, cert in desired.certificates.items())}}
+        (entry, {"certificate": x509_utils().api_certificate_payload(cert)}) for entry, cert in desired.certificates.items())}}
 
 
 def shown_secret(client, device_id, attestation):
@@ -225,9 +233,9 @@ def _same_type_patch(client, device_id, current, desired):
     kind = desired.kind
     if kind == "x509":
         shown = thumbprints_of(current)
-        changed = dict((entry, {"certificate": x509_utils.api_certificate_payload(cert)})
+        changed = dict((entry, {"certificate": x509_utils().api_certificate_payload(cert)})
                        for entry, cert in desired.certificates.items()
-                       if x509_utils.sha1_thumbprint(cert) != shown.get(entry))
+                       if x509_utils().sha1_thumbprint(cert) != shown.get(entry))
         return {"type": "x509", "x509": {"clientCertificates": changed}} if changed else None
     wanted = desired.keys if kind == "symmetricKey" else (
         {"endorsementKey": desired.endorsement_key} if desired.endorsement_key else {})
@@ -248,8 +256,8 @@ def _planned(current, body):
     if body["type"] == "x509":
         certificates = base.setdefault("x509", {}).setdefault("clientCertificates", {})
         for entry, value in body["x509"]["clientCertificates"].items():
-            cert = x509_utils.load_certificate(content=value["certificate"], what="%s_certificate" % entry)
-            certificates[entry] = {"info": {"sha1Thumbprint": x509_utils.sha1_thumbprint(cert)}}
+            cert = x509_utils().load_certificate(content=value["certificate"], what="%s_certificate" % entry)
+            certificates[entry] = {"info": {"sha1Thumbprint": x509_utils().sha1_thumbprint(cert)}}
     return base
 
 
@@ -257,7 +265,7 @@ def _device_id_warnings(device_id, desired):
     """The device presents its certificate's subject CN as its registration id: a different CN cannot connect."""
     warnings = []
     for entry, cert in sorted(desired.certificates.items()):
-        name = x509_utils.common_name(cert)
+        name = x509_utils().common_name(cert)
         if name != device_id:
             warnings.append("the %s certificate's subject CN is %r, not the device id %r: the device registers with "
                             "its certificate's CN, so it will not connect as %s" % (entry, name, device_id, device_id))

@@ -499,6 +499,11 @@ class IoTCentralClient:
 
         idempotent = method in IDEMPOTENT_METHODS
         policy = self.retry_policy
+        # What a process's first request costs before it can leave (importing requests, building the session)
+        # comes before its token: the service counts a request when it arrives, so a token taken earlier lets the
+        # buckets refill while the request is still on its way, and many processes starting at once (forks) then
+        # arrive together, beyond the budget the shared bucket gave out.
+        self._get_session()
         started = self._clock()
         attempt = 0
         throttled = 0

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.capabilities import TemplateReader
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import PREVIEW_API_VERSION, IoTCentralClient
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import converge_resource, differences, validate_id
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.listing import RangeFilterRefused, list_partitioned
 
 # The how-to: "A device ID can contain letters, numbers, and the - character." 128 is IoT Hub's device id limit.
 DEVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,128}$")
@@ -84,7 +82,14 @@ class TemplateCheck:
     """
 
     def __init__(self, client, api_version=None, reader=None):
-        self.reader = reader or TemplateReader(client, api_version=api_version)
+        if reader is None:
+            # Imported here: a device task that writes no template never needs it (start-up cost, see list_devices).
+            from ansible_collections.fleetops.iotcentral.plugins.module_utils.capabilities import (  # pylint: disable=import-outside-toplevel
+                TemplateReader,
+            )
+
+            reader = TemplateReader(client, api_version=api_version)
+        self.reader = reader
 
     def exists(self, template_id):
         return self.reader.exists(template_id)
@@ -190,6 +195,13 @@ def list_devices(client, filter=None, order_by=None, limit=None, page_size=None,
         shape = (lambda device: dict(device, status=device_status(device))) if full else with_status
     version = client.list_api_version()
     if concurrency > 1 and limit is None and not order_by and version == PREVIEW_API_VERSION:
+        # Imported here, not at the top: every device module process would otherwise compile it (from the module's
+        # zip, so on every run) although only a partitioned listing uses it.
+        from ansible_collections.fleetops.iotcentral.plugins.module_utils.listing import (  # pylint: disable=import-outside-toplevel
+            RangeFilterRefused,
+            list_partitioned,
+        )
+
         # id() of a listed device -> (device, shaped): the device is kept alive with it, so an id is never reused.
         previewed = {}
         on_shaped = None

@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import re
 
-from ansible.module_utils.common.yaml import HAS_YAML, yaml_load
-
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import converge_resource, validate_id
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.devices import (
@@ -68,6 +66,10 @@ def load_manifest_data(data=None, src=None):
     try:
         document = json.loads(text)
     except ValueError:
+        # Imported only for a file that is not JSON: importing PyYAML is a sizeable part of a module process's
+        # start-up, and the device module, which imports this file for edge devices, never reads a manifest file.
+        from ansible.module_utils.common.yaml import HAS_YAML, yaml_load  # pylint: disable=import-outside-toplevel
+
         if not HAS_YAML:
             raise ValueError("src %s is not JSON, and PyYAML is not installed to read it as YAML" % src) from None
         try:

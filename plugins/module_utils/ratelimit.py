@@ -16,6 +16,10 @@ collection under it:
   same moment report the same overload), and each second adds back a tenth of the ceiling, so a storm
   of 429s slows the run down instead of ending it. :class:`RetryBudget` decides when throttling has lasted too
   long: only when no request at all has got through for ``max_stall`` seconds.
+
+The service counts a request when it arrives, the buckets when its token is taken: the client takes a token only
+once the request is ready to leave (``IoTCentralClient.request`` builds its session first), since every moment in
+between lets the buckets refill while requests already counted by the service are still to arrive.
 """
 
 from __future__ import annotations

@@ -175,8 +175,7 @@ action:
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils import x509 as x509_utils
-from ansible_collections.fleetops.iotcentral.plugins.module_utils.attestation import ensure_attestation, load_desired
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.attestation import ensure_attestation, load_desired, x509_utils
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.common import IoTCentralModule, state_argspec
 
 
@@ -207,8 +206,8 @@ def main():
     params = module.params
     if any(params.get(name) is not None for name in ("primary_certificate", "primary_certificate_path",
                                                      "secondary_certificate", "secondary_certificate_path")) \
-            and not x509_utils.HAS_CRYPTOGRAPHY:
-        module.fail(missing_required_lib("cryptography"), exception=x509_utils.CRYPTOGRAPHY_IMPORT_ERROR)
+            and not x509_utils().HAS_CRYPTOGRAPHY:
+        module.fail(missing_required_lib("cryptography"), exception=x509_utils().CRYPTOGRAPHY_IMPORT_ERROR)
     module.run_state(ensure_attestation, "attestation", local_inputs=local_inputs)
 
 

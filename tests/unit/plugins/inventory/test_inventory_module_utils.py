@@ -7,7 +7,7 @@ import json
 import pytest
 from ansible_collections.fleetops.iotcentral.tests.unit.plugins.inventory.iotc_inventory_fakes import FLEET, FakeApp
 
-from ansible_collections.fleetops.iotcentral.plugins.module_utils import devices as devices_module
+from ansible_collections.fleetops.iotcentral.plugins.module_utils import listing as listing_module
 from ansible_collections.fleetops.iotcentral.plugins.module_utils import inventory as inv
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import (
     PREVIEW_API_VERSION,
@@ -182,10 +182,11 @@ def _listing_in_parts(monkeypatch, order, refuse=False):
             high = parts[index][-1]["id"] if index + 1 < len(parts) else None
             on_span((low, index == 0, high, True), parts[index])
         if refuse:
-            raise devices_module.RangeFilterRefused("refused")
+            raise listing_module.RangeFilterRefused("refused")
         return list(devices)
 
-    monkeypatch.setattr(devices_module, "list_partitioned", list_partitioned)
+    # list_devices imports it from listing.py when it reads ranges.
+    monkeypatch.setattr(listing_module, "list_partitioned", list_partitioned)
     shaped = []
 
     def device_record(device):

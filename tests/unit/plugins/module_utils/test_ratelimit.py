@@ -9,8 +9,14 @@ import sys
 import time
 
 import pytest
-from ansible_collections.fleetops.iotcentral.tests.unit.plugins.module_utils.test_client import Clock
+from ansible_collections.fleetops.iotcentral.tests.unit.plugins.module_utils.test_client import (
+    TOKEN,
+    Clock,
+    FakeResponse,
+    FakeSession,
+)
 
+from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralClient
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.ratelimit import (
     SHARED_BUDGET_ENV,
     RateLimiter,
@@ -115,3 +121,67 @@ def test_real_processes_together_keep_to_the_rate(tmp_path):
     finished = [float(child.communicate(timeout=60)[0]) for child in children]
     # 120 requests at 100/s with a burst of 50: at least 0.7 s together (each alone would need 0 s of waiting).
     assert max(finished) - started >= 0.7
+
+
+def emulator_refusals(arrivals):
+    """How many of these arrival times the emulator's bucket (the service's: 20/s, a second's burst) refuses."""
+    from emulator.ratelimit import TokenBucket  # pylint: disable=import-outside-toplevel
+
+    clock = Clock()
+    clock.now = min(arrivals)
+    service = TokenBucket(20, 20, clock=clock)
+    refused = 0
+    for arrival in sorted(arrivals):
+        clock.now = arrival
+        refused += not service.try_acquire()[0]
+    return refused
+
+
+def test_separate_holders_of_one_file_stay_within_what_the_service_counts(tmp_path):
+    clock = Clock()
+    path = str(tmp_path / "app.bucket")
+    holders = [SharedBucket(path, 20, clock=clock, sleep=clock.sleep) for _process in range(5)]
+    granted = []
+    for round_number in range(60):
+        for holder in holders[:1 + round_number % 5]:
+            holder.acquire()
+            granted.append(clock.now)
+    # At most 10 + 20 t in any window of t seconds: the service (20 + 20 t) refuses none, even when every request
+    # arrives up to 0.45 s after its token, in the worst order (the earliest tokens the latest).
+    assert emulator_refusals(granted) == 0
+    delayed = [granted_at + 0.45 * (1.0 - index / len(granted)) for index, granted_at in enumerate(granted)]
+    assert emulator_refusals(delayed) == 0
+    for holder in holders:
+        holder.close()
+
+
+def test_a_first_request_takes_its_token_only_when_it_is_ready_to_leave():
+    """Many processes starting at once (forks) each took a token, then spent a while importing requests and building
+    their session: requests that left late arrived together with later ones, beyond the budget the buckets gave out
+    (429s at forks 20). Setup first, token after: every request leaves the moment its token is taken."""
+    clock = Clock()
+    client = IoTCentralClient(URL, api_token=TOKEN, rate_limit=20, sleep=clock.sleep, clock=clock, shared_budget=False)
+    session = FakeSession([FakeResponse(200, {"id": "a"}), FakeResponse(200, {"id": "a"})])
+    tokens, departures = [], []
+    take_token, send = client.rate_limiter.acquire, session.request
+
+    def timed_take_token():
+        take_token()
+        tokens.append(clock.now)
+
+    def timed_send(*args, **kwargs):
+        departures.append(clock.now)
+        return send(*args, **kwargs)
+
+    def build_session():
+        if client._session is None:  # pylint: disable=protected-access
+            clock.now += 0.4  # importing requests in a busy process
+            client._session = session  # pylint: disable=protected-access
+        return client._session  # pylint: disable=protected-access
+
+    client.rate_limiter.acquire = timed_take_token
+    session.request = timed_send
+    client._get_session = build_session  # pylint: disable=protected-access
+    client.get("/devices/a")
+    client.patch("/devices/a", {"displayName": "A"})
+    assert departures == tokens == [1000.4, 1000.4]
