@@ -416,7 +416,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _memo_key(self, kind, expression, variables):
         if self._extra_vars_shadow() or not isinstance(expression, str):
             return None
-        inputs = self._inputs[expression] if expression in self._inputs else self._memo_inputs(expression)
+        inputs = self._memo_inputs(expression)
         if inputs is None:
             return None
         try:

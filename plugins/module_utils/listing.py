@@ -31,7 +31,6 @@ from __future__ import annotations
 import bisect
 import os
 import threading
-import time
 
 from ansible_collections.fleetops.iotcentral.plugins.module_utils.client import IoTCentralError
 
@@ -252,8 +251,8 @@ class Workers:
     split), so two ranges splitting at the same moment do not both hand their rest to the same idle worker.
 
     Only as many ranges are read at once as it takes to keep the client's rate busy (``rate`` requests/second
-    times the page round trip, plus one), at most ``concurrency``: 2 when the answers are fast, 6 at 200 ms and
-    20 requests/second. The others wait, lowest ids first, so the parts of the id space finish in about their
+    times the page round trip, a quarter more, plus two), at most ``concurrency``: 2 when the answers are fast, 7
+    at 200 ms and 20 requests/second. The others wait, lowest ids first, so the parts of the id space finish in about their
     order instead of all progressing slowly side by side behind the rate limiter.
     """
 
@@ -282,14 +281,12 @@ class Workers:
             self.round_trip = seconds if self.round_trip is None else 0.7 * self.round_trip + 0.3 * seconds
 
 
-def read_range(client, id_range, user_filter, page_size, api_version, fanout, workers=None):
+def read_range(client, id_range, user_filter, page_size, api_version, fanout, workers):
     """``(devices, new ranges)``: the range's devices up to where it splits, and the ranges covering the rest.
 
-    ``workers`` (a :class:`Workers`) counts this range until it returns; without it, no idle worker is assumed.
+    ``workers`` (a :class:`Workers`) counts this range until it returns.
     """
-    workers = workers or Workers(1)
     params = client.list_params(filter=id_range.filter(user_filter), page_size=page_size, api_version=api_version)
-    sent = time.monotonic()
     try:
         response = client.request("GET", "/devices", params=params, api_version=api_version)
     except IoTCentralError as exc:
@@ -315,9 +312,11 @@ def read_range(client, id_range, user_filter, page_size, api_version, fanout, wo
             ids[index] < ids[index + 1] for index in range(len(ids) - 1))
         if ascending:
             last_id = ids[-1]
-            round_trip = response.elapsed if response.elapsed is not None else time.monotonic() - sent
-            workers.took(round_trip)
-            slow = round_trip >= SLOW_ROUND_TRIP
+            # A client that does not know the round trip (no elapsed) is taken as answering fast.
+            slow = False
+            if response.elapsed is not None:
+                workers.took(response.elapsed)
+                slow = response.elapsed >= SLOW_ROUND_TRIP
             with workers.lock:
                 rest = split_rest(id_range, ids, page_size or len(ids), fanout, idle=workers.idle() if slow else 0)
                 # This range ends here; its rest goes on as len(rest) ranges.
@@ -332,7 +331,6 @@ def read_range(client, id_range, user_filter, page_size, api_version, fanout, wo
         seen_links.add(next_link)
         if workers.stopped.is_set():
             return devices, []
-        sent = time.monotonic()
         response = client.request("GET", None, url=client.rebase_link(next_link, api_version))
 
 
@@ -364,23 +362,22 @@ def list_partitioned(client, user_filter=None, page_size=100, concurrency=DEFAUL
     limiter = getattr(client, "rate_limiter", None)
     workers = Workers(concurrency, getattr(limiter, "rate", None))
     finished = queue.Queue()
-    # Ranges waiting for a worker, lowest ids first: the parts of the id space then finish roughly in id order, so
-    # a caller acting on them in order (the inventory adds hosts in id order) is not held back by one early part
-    # read last. Orders are unique, so the IdRange itself is never compared.
+    # Ranges waiting for a worker (under workers.lock), lowest ids first: the parts of the id space then finish
+    # roughly in id order, so a caller acting on them in order (the inventory adds hosts in id order) is not held
+    # back by one early part read last. Orders are unique, so the IdRange itself is never compared.
     waiting = []
-    waiting_lock = threading.Lock()
 
     def schedule(pool, id_range):
-        with waiting_lock:
+        with workers.lock:
             heapq.heappush(waiting, (id_range.order, id_range))
         pool.submit(read, pool)
 
     def read(pool):
+        # One turn, one range: the lowest waiting when the turn comes.
         with workers.turn:
             while workers.reading >= workers.limit() and not workers.stopped.is_set():
                 workers.turn.wait(0.5)
             workers.reading += 1
-        with waiting_lock:
             id_range = heapq.heappop(waiting)[1]
         try:
             if workers.stopped.is_set():
